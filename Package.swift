@@ -1,0 +1,41 @@
+// swift-tools-version: 6.1
+// Hinix: high-level *nix interprocess communication for Swift on Linux.
+
+import PackageDescription
+
+let package = Package(
+  name: "Hinix",
+  products: [
+    .library(name: "Hinix", targets: ["Hinix"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+  ],
+  targets: [
+    // The one syscall boundary: fixed-arity wrappers over the libc entry points.
+    .target(
+      name: "CHinix",
+      cSettings: [.define("_GNU_SOURCE")],
+      linkerSettings: [.linkedLibrary("rt")]
+    ),
+    // The library: MsgQueue, EventFd, Pipe, names, errors and limits.
+    .target(
+      name: "Hinix",
+      dependencies: [
+        "CHinix",
+        .product(name: "SystemPackage", package: "swift-system"),
+      ]
+    ),
+    // Counts heap allocations on the calling thread (test support, C because it interposes malloc).
+    .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
+    .testTarget(
+      name: "HinixTests",
+      dependencies: [
+        "Hinix", "CHinix", "CAllocationCounter",
+        .product(name: "SystemPackage", package: "swift-system"),
+      ]
+    ),
+  ],
+  swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+
+/// An absolute point in time on `CLOCK_REALTIME`, the clock that
+/// `mq_timedsend(3)` and `mq_timedreceive(3)` measure their deadlines on.
+///
+/// Because it is wall-clock time, a deadline moves with the system clock: if
+/// the clock is set back by an hour, a call waiting for a deadline waits an
+/// hour longer. The `timeout:` variants of the queue's calls compute their
+/// deadline from the current time just before the call.
+public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible {
+  /// Seconds since the Unix epoch.
+  public var seconds: Int64
+  /// Nanoseconds past ``seconds``, in `0 ..< 1_000_000_000`.
+  public var nanoseconds: Int64
+
+  /// Creates a deadline from seconds and nanoseconds since the Unix epoch.
+  /// Nanoseconds outside `0 ..< 1_000_000_000` are carried into seconds.
+  public init(seconds: Int64, nanoseconds: Int64 = 0) {
+    let (carry, remainder) = nanoseconds.quotientAndRemainder(dividingBy: 1_000_000_000)
+    self.seconds = seconds + carry - (remainder < 0 ? 1 : 0)
+    self.nanoseconds = remainder < 0 ? remainder + 1_000_000_000 : remainder
+  }
+
+  /// Creates a deadline from a C `timespec` on `CLOCK_REALTIME`.
+  public init(_ time: Glibc.timespec) {
+    self.init(seconds: Int64(time.tv_sec), nanoseconds: Int64(time.tv_nsec))
+  }
+
+  /// The current time on `CLOCK_REALTIME`.
+  public static var now: Deadline {
+    var time = Glibc.timespec()
+    clock_gettime(CLOCK_REALTIME, &time)
+    return Deadline(time)
+  }
+
+  /// The Unix epoch: a deadline that has always passed already. Hinix's *try*
+  /// calls pass it to `mq_timedsend` and `mq_timedreceive` so that a call that
+  /// would block fails at once, without changing the queue's `O_NONBLOCK` flag.
+  public static let expired = Deadline(seconds: 0)
+
+  /// The deadline `duration` from now. A negative duration gives a deadline
+  /// in the past.
+  public static func after(_ duration: Duration) -> Deadline {
+    now + duration
+  }
+
+  /// The deadline as a C `timespec`.
+  public var timespec: Glibc.timespec {
+    Glibc.timespec(tv_sec: Int(seconds), tv_nsec: Int(nanoseconds))
+  }
+
+  /// Adds a duration.
+  public static func + (lhs: Deadline, rhs: Duration) -> Deadline {
+    let (seconds, attoseconds) = rhs.components
+    return Deadline(
+      seconds: lhs.seconds + seconds,
+      nanoseconds: lhs.nanoseconds + attoseconds / 1_000_000_000)
+  }
+
+  /// Orders deadlines in time.
+  public static func < (lhs: Deadline, rhs: Deadline) -> Bool {
+    (lhs.seconds, lhs.nanoseconds) < (rhs.seconds, rhs.nanoseconds)
+  }
+
+  /// `seconds.nanoseconds`, for logs.
+  public var description: String {
+    let fraction = String(nanoseconds)
+    return "\(seconds).\(String(repeating: "0", count: 9 - fraction.count))\(fraction)"
+  }
+}

@@ -1,0 +1,158 @@
+import CHinix
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+
+// MARK: - Receiving
+
+extension MsgQueue {
+  /// Receives the oldest message of the highest priority into `buffer`,
+  /// waiting while the queue is empty.
+  ///
+  /// - Parameters:
+  ///   - buffer: Where to put the message: at least ``messageSize`` bytes.
+  ///   - retryOnInterrupt: Whether to go on waiting when a signal interrupts
+  ///     the call (`EINTR`).
+  /// - Returns: The message's length, at the start of `buffer`, and its priority.
+  /// - Throws: ``HinixError``: `EMSGSIZE` if `buffer` is smaller than
+  ///   ``messageSize`` (the message stays queued), `EBADF` if the queue was
+  ///   opened write-only, `EAGAIN` if the descriptor is non-blocking and the
+  ///   queue is empty.
+  ///
+  /// The corresponding C function is `mq_receive`. It makes no heap allocation.
+  public func receive(
+    into buffer: UnsafeMutableRawBufferPointer, retryOnInterrupt: Bool = true
+  ) throws -> Received {
+    try receive(into: buffer, wait: .blocking, retryOnInterrupt: retryOnInterrupt)!
+  }
+
+  /// Receives a message into `buffer` if one is queued, without waiting and
+  /// without changing the descriptor's shared `O_NONBLOCK` flag.
+  ///
+  /// - Returns: The message's length and priority, or `nil` if the queue is empty.
+  /// - Throws: ``HinixError`` for any other failure.
+  ///
+  /// The corresponding C function is `mq_timedreceive`, with a deadline that has passed.
+  public func tryReceive(into buffer: UnsafeMutableRawBufferPointer) throws -> Received? {
+    try receive(into: buffer, wait: .never, retryOnInterrupt: true)
+  }
+
+  /// Receives a message into `buffer`, waiting at most `timeout` while the queue is empty.
+  ///
+  /// - Throws: ``HinixError``: `ETIMEDOUT` if no message came, and as
+  ///   ``receive(into:retryOnInterrupt:)``.
+  ///
+  /// The corresponding C function is `mq_timedreceive`.
+  public func receive(
+    into buffer: UnsafeMutableRawBufferPointer, timeout: Duration, retryOnInterrupt: Bool = true
+  ) throws -> Received {
+    try receive(into: buffer, wait: .deadline(.after(timeout)), retryOnInterrupt: retryOnInterrupt)!
+  }
+
+  /// Receives a message into `buffer`, waiting until `deadline` (on
+  /// `CLOCK_REALTIME`) while the queue is empty.
+  ///
+  /// - Throws: ``HinixError``: `ETIMEDOUT` if no message came, and as
+  ///   ``receive(into:retryOnInterrupt:)``.
+  ///
+  /// The corresponding C function is `mq_timedreceive`.
+  public func receive(
+    into buffer: UnsafeMutableRawBufferPointer, deadline: Deadline, retryOnInterrupt: Bool = true
+  ) throws -> Received {
+    try receive(into: buffer, wait: .deadline(deadline), retryOnInterrupt: retryOnInterrupt)!
+  }
+
+  /// Receives the next message, waiting while the queue is empty.
+  ///
+  /// The buffer is sized from the queue's real message size as the kernel
+  /// reported it when the queue was opened.
+  ///
+  /// - Returns: The message's bytes and priority.
+  /// - Throws: As ``receive(into:retryOnInterrupt:)``.
+  public func receive(retryOnInterrupt: Bool = true) throws -> Message {
+    try receiveMessage(wait: .blocking, retryOnInterrupt: retryOnInterrupt)!
+  }
+
+  /// Receives the next message if one is queued, without waiting.
+  ///
+  /// - Returns: The message, or `nil` if the queue is empty.
+  /// - Throws: As ``tryReceive(into:)``.
+  public func tryReceive() throws -> Message? {
+    try receiveMessage(wait: .never, retryOnInterrupt: true)
+  }
+
+  /// Receives the next message, waiting at most `timeout` while the queue is empty.
+  ///
+  /// - Throws: ``HinixError``: `ETIMEDOUT` if no message came.
+  public func receive(timeout: Duration, retryOnInterrupt: Bool = true) throws -> Message {
+    try receiveMessage(wait: .deadline(.after(timeout)), retryOnInterrupt: retryOnInterrupt)!
+  }
+
+  /// Receives the next message, waiting until `deadline` while the queue is empty.
+  ///
+  /// - Throws: ``HinixError``: `ETIMEDOUT` if no message came.
+  public func receive(deadline: Deadline, retryOnInterrupt: Bool = true) throws -> Message {
+    try receiveMessage(wait: .deadline(deadline), retryOnInterrupt: retryOnInterrupt)!
+  }
+
+  /// Receives the next message as text, waiting while the queue is empty.
+  ///
+  /// - Returns: The message decoded as UTF-8, with invalid sequences replaced
+  ///   by U+FFFD; use ``receive(retryOnInterrupt:)`` for the exact bytes.
+  /// - Throws: As ``receive(into:retryOnInterrupt:)``.
+  public func receiveString(retryOnInterrupt: Bool = true) throws -> String {
+    try receive(retryOnInterrupt: retryOnInterrupt).text
+  }
+
+  func receiveMessage(wait: Wait, retryOnInterrupt: Bool) throws -> Message? {
+    var priority: UInt32 = 0
+    var received = false
+    let bytes = try [UInt8](unsafeUninitializedCapacity: messageSize) { buffer, count in
+      count = 0
+      guard
+        let got = try receive(
+          into: UnsafeMutableRawBufferPointer(buffer), wait: wait,
+          retryOnInterrupt: retryOnInterrupt)
+      else { return }
+      count = got.count
+      priority = got.priority
+      received = true
+    }
+    return received ? Message(bytes: bytes, priority: priority) : nil
+  }
+
+  /// The one receive path. Returns `nil` only for `.never` on an empty queue.
+  func receive(
+    into buffer: UnsafeMutableRawBufferPointer, wait: Wait, retryOnInterrupt: Bool
+  ) throws -> Received? {
+    let operation = if case .blocking = wait { "mq_receive" } else { "mq_timedreceive" }
+    return try guarded.withDescriptor(operation) { fd in
+      var priority: UInt32 = 0
+      var byte: UInt8 = 0
+      let count = withUnsafeMutablePointer(to: &byte) { placeholder -> Int in
+        let base = buffer.baseAddress ?? UnsafeMutableRawPointer(placeholder)
+        switch wait {
+        case .blocking:
+          return retrying(retryOnInterrupt) {
+            CHinix_mq_receive(fd, base, buffer.count, &priority)
+          }
+        case .deadline(let deadline):
+          var time = deadline.timespec
+          return retrying(retryOnInterrupt) {
+            CHinix_mq_timedreceive(fd, base, buffer.count, &priority, &time)
+          }
+        case .never:
+          var time = Deadline.expired.timespec
+          return retrying(true) { CHinix_mq_timedreceive(fd, base, buffer.count, &priority, &time) }
+        }
+      }
+      if count >= 0 { return Received(count: count, priority: priority) }
+      let code = systemErrno
+      if case .never = wait, code == EAGAIN || code == ETIMEDOUT { return nil }
+      throw transferError(operation, code: code, bytes: buffer.count, sending: false)
+    }
+  }
+}

@@ -1,0 +1,206 @@
+import CHinix
+import SystemPackage
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+
+// MARK: - Sending
+
+extension MsgQueue {
+  /// Sends a message, waiting while the queue is full.
+  ///
+  /// Messages leave the queue highest priority first, and in the order they
+  /// were sent within one priority.
+  ///
+  /// - Parameters:
+  ///   - message: The message's bytes: at most ``messageSize`` of them.
+  ///   - priority: `0 ..< 32768`; higher is received first.
+  ///   - retryOnInterrupt: Whether to go on waiting when a signal interrupts
+  ///     the call (`EINTR`).
+  /// - Throws: ``HinixError``: `EMSGSIZE` if the message is too long, `EBADF`
+  ///   if the queue was opened read-only, `EAGAIN` if the descriptor is
+  ///   non-blocking and the queue is full, `EINVAL` for a priority out of range.
+  ///
+  /// The corresponding C function is `mq_send`. Sending from a buffer makes
+  /// no heap allocation.
+  public func send(
+    _ message: UnsafeRawBufferPointer, priority: UInt32 = 0, retryOnInterrupt: Bool = true
+  ) throws {
+    _ = try send(message, priority: priority, wait: .blocking, retryOnInterrupt: retryOnInterrupt)
+  }
+
+  /// Sends a message if the queue has room, without waiting and without
+  /// changing the descriptor's shared `O_NONBLOCK` flag.
+  ///
+  /// - Parameters: As ``send(_:priority:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_)``.
+  /// - Returns: `false` if the queue is full.
+  /// - Throws: ``HinixError`` for any other failure.
+  ///
+  /// The corresponding C function is `mq_timedsend`, with a deadline that has passed.
+  public func trySend(_ message: UnsafeRawBufferPointer, priority: UInt32 = 0) throws -> Bool {
+    try send(message, priority: priority, wait: .never, retryOnInterrupt: true)
+  }
+
+  /// Sends a message, waiting at most `timeout` while the queue is full.
+  ///
+  /// The deadline is computed once, on `CLOCK_REALTIME`, when the call
+  /// starts; a retry after `EINTR` keeps it.
+  ///
+  /// - Throws: ``HinixError``: `ETIMEDOUT` if the queue stayed full, and as
+  ///   ``send(_:priority:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_)``.
+  ///
+  /// The corresponding C function is `mq_timedsend`.
+  public func send(
+    _ message: UnsafeRawBufferPointer, priority: UInt32 = 0, timeout: Duration,
+    retryOnInterrupt: Bool = true
+  ) throws {
+    _ = try send(
+      message, priority: priority, wait: .deadline(.after(timeout)),
+      retryOnInterrupt: retryOnInterrupt)
+  }
+
+  /// Sends a message, waiting until `deadline` (on `CLOCK_REALTIME`) while the queue is full.
+  ///
+  /// - Throws: ``HinixError``: `ETIMEDOUT` if the queue stayed full, `EINVAL`
+  ///   if the queue is full and the deadline's nanoseconds are out of range.
+  ///
+  /// The corresponding C function is `mq_timedsend`.
+  public func send(
+    _ message: UnsafeRawBufferPointer, priority: UInt32 = 0, deadline: Deadline,
+    retryOnInterrupt: Bool = true
+  ) throws {
+    _ = try send(
+      message, priority: priority, wait: .deadline(deadline), retryOnInterrupt: retryOnInterrupt)
+  }
+
+  /// Sends the bytes of any sequence, waiting while the queue is full.
+  ///
+  /// A contiguous collection such as `[UInt8]`, `ArraySlice<UInt8>` or
+  /// `String.UTF8View` is sent from its own storage; any other sequence is
+  /// first copied into an array.
+  ///
+  /// - Throws: As ``send(_:priority:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_)``.
+  public func send(
+    _ message: some Sequence<UInt8>, priority: UInt32 = 0, retryOnInterrupt: Bool = true
+  ) throws {
+    try withBytes(message) { try send($0, priority: priority, retryOnInterrupt: retryOnInterrupt) }
+  }
+
+  /// Sends the bytes of any sequence if the queue has room, without waiting.
+  ///
+  /// - Returns: `false` if the queue is full.
+  /// - Throws: As ``trySend(_:priority:)-(UnsafeRawBufferPointer,_)``.
+  public func trySend(_ message: some Sequence<UInt8>, priority: UInt32 = 0) throws -> Bool {
+    try withBytes(message) { try trySend($0, priority: priority) }
+  }
+
+  /// Sends the bytes of any sequence, waiting at most `timeout` while the queue is full.
+  ///
+  /// - Throws: As ``send(_:priority:timeout:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_,_)``.
+  public func send(
+    _ message: some Sequence<UInt8>, priority: UInt32 = 0, timeout: Duration,
+    retryOnInterrupt: Bool = true
+  ) throws {
+    let deadline = Deadline.after(timeout)
+    try withBytes(message) {
+      try send($0, priority: priority, deadline: deadline, retryOnInterrupt: retryOnInterrupt)
+    }
+  }
+
+  /// Sends the bytes of any sequence, waiting until `deadline` while the queue is full.
+  ///
+  /// - Throws: As ``send(_:priority:deadline:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_,_)``.
+  public func send(
+    _ message: some Sequence<UInt8>, priority: UInt32 = 0, deadline: Deadline,
+    retryOnInterrupt: Bool = true
+  ) throws {
+    try withBytes(message) {
+      try send($0, priority: priority, deadline: deadline, retryOnInterrupt: retryOnInterrupt)
+    }
+  }
+
+  /// Sends a string's UTF-8 bytes, waiting while the queue is full.
+  ///
+  /// - Throws: As ``send(_:priority:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_)``.
+  public func send(_ text: String, priority: UInt32 = 0, retryOnInterrupt: Bool = true) throws {
+    try send(text.utf8, priority: priority, retryOnInterrupt: retryOnInterrupt)
+  }
+
+  /// The one send path: validates the priority, calls the kernel, explains the error.
+  func send(
+    _ message: UnsafeRawBufferPointer, priority: UInt32, wait: Wait, retryOnInterrupt: Bool
+  ) throws -> Bool {
+    guard priority < Self.priorityLimit else {
+      throw HinixError.invalid(
+        "priorities run from 0 to \(Self.priorityLimit - 1)", queueName: name.rawValue,
+        limit: .priority(requested: UInt(priority), maximum: Int(Self.priorityLimit)))
+    }
+    let operation = if case .blocking = wait { "mq_send" } else { "mq_timedsend" }
+    return try guarded.withDescriptor(operation) { fd in
+      var byte: UInt8 = 0
+      let result = withUnsafeMutablePointer(to: &byte) { placeholder -> CInt in
+        // A zero-length message may come with a nil base address; the kernel wants a pointer.
+        let base = message.baseAddress ?? UnsafeRawPointer(placeholder)
+        switch wait {
+        case .blocking:
+          return retrying(retryOnInterrupt) {
+            CHinix_mq_send(fd, base, message.count, priority)
+          }
+        case .deadline(let deadline):
+          var time = deadline.timespec
+          return retrying(retryOnInterrupt) {
+            CHinix_mq_timedsend(fd, base, message.count, priority, &time)
+          }
+        case .never:
+          var time = Deadline.expired.timespec
+          return retrying(true) { CHinix_mq_timedsend(fd, base, message.count, priority, &time) }
+        }
+      }
+      if result == 0 { return true }
+      let code = systemErrno
+      if case .never = wait, code == EAGAIN || code == ETIMEDOUT { return false }
+      throw transferError(operation, code: code, bytes: message.count, sending: true)
+    }
+  }
+
+  /// An error from a send or receive, with what the caller needs to know.
+  func transferError(_ operation: String, code: CInt, bytes: Int, sending: Bool) -> HinixError {
+    var error = HinixError(Errno(rawValue: code), operation: operation, queueName: name.rawValue)
+    switch code {
+    case EMSGSIZE where sending:
+      error.detail =
+        "the message is \(grouped(bytes)) bytes and the queue's message size is \(grouped(messageSize))"
+    case EMSGSIZE:
+      error.detail =
+        "the buffer is \(grouped(bytes)) bytes, smaller than the queue's message size of \(grouped(messageSize))"
+    case EBADF where !guarded.isClosed:
+      error.detail =
+        sending && access == .readOnly
+        ? "the queue was opened read-only (O_RDONLY)"
+        : (!sending && access == .writeOnly ? "the queue was opened write-only (O_WRONLY)" : nil)
+    case EAGAIN:
+      error.detail = sending ? "the queue is full" : "the queue is empty"
+    case ETIMEDOUT:
+      error.detail = sending ? "the queue stayed full until the deadline" : "no message came before the deadline"
+    default:
+      break
+    }
+    return error
+  }
+}
+
+/// Calls `body` with the bytes of `sequence`, from its own storage when it is contiguous.
+@inline(__always)
+func withBytes<R>(
+  _ sequence: some Sequence<UInt8>, _ body: (UnsafeRawBufferPointer) throws -> R
+) throws -> R {
+  if let result = try sequence.withContiguousStorageIfAvailable({
+    try body(UnsafeRawBufferPointer($0))
+  }) {
+    return result
+  }
+  return try Array(sequence).withUnsafeBytes(body)
+}
