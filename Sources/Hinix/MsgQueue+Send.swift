@@ -129,6 +129,32 @@ extension MsgQueue {
     try send(text.utf8, priority: priority, retryOnInterrupt: retryOnInterrupt)
   }
 
+  /// Sends a string's UTF-8 bytes if the queue has room, without waiting.
+  ///
+  /// - Returns: `false` if the queue is full.
+  /// - Throws: As ``trySend(_:priority:)-(UnsafeRawBufferPointer,_)``.
+  public func trySend(_ text: String, priority: UInt32 = 0) throws -> Bool {
+    try trySend(text.utf8, priority: priority)
+  }
+
+  /// Sends a string's UTF-8 bytes, waiting at most `timeout` while the queue is full.
+  ///
+  /// - Throws: As ``send(_:priority:timeout:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_,_)``.
+  public func send(
+    _ text: String, priority: UInt32 = 0, timeout: Duration, retryOnInterrupt: Bool = true
+  ) throws {
+    try send(text.utf8, priority: priority, timeout: timeout, retryOnInterrupt: retryOnInterrupt)
+  }
+
+  /// Sends a string's UTF-8 bytes, waiting until `deadline` while the queue is full.
+  ///
+  /// - Throws: As ``send(_:priority:deadline:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_,_)``.
+  public func send(
+    _ text: String, priority: UInt32 = 0, deadline: Deadline, retryOnInterrupt: Bool = true
+  ) throws {
+    try send(text.utf8, priority: priority, deadline: deadline, retryOnInterrupt: retryOnInterrupt)
+  }
+
   /// The one send path: validates the priority, calls the kernel, explains the error.
   func send(
     _ message: UnsafeRawBufferPointer, priority: UInt32, wait: Wait, retryOnInterrupt: Bool

@@ -111,7 +111,7 @@ public final class MsgQueue: Sendable {
   /// Opens, and optionally creates, the queue called `name` after validating it.
   ///
   /// - Throws: ``HinixError``: `EINVAL` or `ENAMETOOLONG` for an invalid name,
-  ///   otherwise as ``init(_:access:options:permissions:capacity:)``.
+  ///   otherwise as ``init(_:access:options:permissions:capacity:)-(MsgQueueName,_,_,_,_)``.
   public convenience init(
     _ name: String, access: AccessMode = .readWrite, options: Options = [],
     permissions: FilePermissions = .ownerReadWrite, capacity: Capacity? = nil
@@ -187,7 +187,7 @@ public final class MsgQueue: Sendable {
 
   /// Validates `name` and removes the queue's name.
   ///
-  /// - Throws: ``HinixError`` as ``unlink(_:)-swift.type.method``, or for an invalid name.
+  /// - Throws: ``HinixError`` as ``unlink(_:)-(MsgQueueName)``, or for an invalid name.
   public static func unlink(_ name: String) throws {
     try unlink(MsgQueueName(name))
   }

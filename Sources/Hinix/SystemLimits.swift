@@ -30,9 +30,9 @@ public struct SystemLimits: Sendable, Hashable {
   public var queueBytesLimit: UInt64?
   /// The soft `RLIMIT_NOFILE`: how many descriptors this process may have open.
   public var descriptorLimit: UInt64?
-  /// Whether this process has `CAP_SYS_RESOURCE` in its effective set, which
-  /// lifts `msg_max`, `msgsize_max` and `queues_max` (but not the kernel's hard
-  /// ceilings, nor `RLIMIT_MSGQUEUE`).
+  /// Whether this process has `CAP_SYS_RESOURCE` in its effective set and in
+  /// the initial user namespace, which lifts `msg_max`, `msgsize_max` and
+  /// `queues_max` (but not the kernel's hard ceilings, nor `RLIMIT_MSGQUEUE`).
   public var hasSysResource: Bool
 
   /// The kernel's hard ceiling on a queue's message count (`HARD_MSGMAX`).
@@ -56,7 +56,8 @@ public struct SystemLimits: Sendable, Hashable {
       queuesMax: sysctl("queues_max"),
       queueBytesLimit: softLimit(__RLIMIT_MSGQUEUE),
       descriptorLimit: softLimit(RLIMIT_NOFILE),
-      hasSysResource: effectiveCapabilities().map { $0 & (1 << 24) != 0 } ?? false)
+      hasSysResource: isInInitialUserNamespace()
+        && effectiveCapabilities().map { $0 & (1 << 24) != 0 } ?? false)
   }
 
   /// The largest message count this process may ask for.
@@ -227,6 +228,15 @@ func effectiveCapabilities() -> UInt64? {
     return UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: " \t"), radix: 16)
   }
   return nil
+}
+
+/// Whether the process is in the initial user namespace, where the kernel's
+/// `capable(CAP_SYS_RESOURCE)` check for message queues looks. Root in a user
+/// namespace has the bit in `CapEff`, but the mqueue limits still bind it.
+func isInInitialUserNamespace() -> Bool {
+  guard let map = readSmallFile("/proc/self/uid_map") else { return true }
+  let fields = map.split(whereSeparator: { $0 == " " || $0 == "\n" })
+  return fields.count == 3 && fields[0] == "0" && fields[1] == "0" && fields[2] == "4294967295"
 }
 
 /// How many descriptors this process has open.

@@ -1,0 +1,130 @@
+import CHinix
+import Synchronization
+import SystemPackage
+import Testing
+
+@testable import Hinix
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+private let nameCounter = Atomic<Int>(0)
+
+/// A queue name no other test, process or run uses: pid, a counter and random bits.
+func uniqueName(_ tag: String = "t") -> String {
+  let serial = nameCounter.add(1, ordering: .relaxed).newValue
+  return "/hinix-test-\(getpid())-\(tag)-\(serial)-\(UInt16.random(in: 0 ... .max))"
+}
+
+/// Small queues: 4 messages of 64 bytes cost 640 bytes of RLIMIT_MSGQUEUE, so
+/// tests running in parallel stay far below the 819,200-byte default.
+let small = MsgQueue.Capacity(maxMessages: 4, messageSize: 64)
+
+/// Creates a fresh queue (exclusively), runs `body`, and unlinks the queue whatever happens.
+func withQueue<R>(
+  _ tag: String = "q", capacity: MsgQueue.Capacity = small, access: MsgQueue.AccessMode = .readWrite,
+  options: MsgQueue.Options = [], _ body: (MsgQueue) throws -> R
+) throws -> R {
+  let name = uniqueName(tag)
+  let queue = try MsgQueue(
+    name, access: access, options: options.union(.exclusive), capacity: capacity)
+  defer { _ = CHinix_mq_unlink(name) }
+  return try body(queue)
+}
+
+/// Runs `body` and returns the ``HinixError`` it threw; records an issue if it threw none.
+func hinixError(
+  sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void
+) -> HinixError? {
+  do {
+    try body()
+    Issue.record("expected a HinixError, but the call succeeded", sourceLocation: sourceLocation)
+    return nil
+  } catch let error as HinixError {
+    return error
+  } catch {
+    Issue.record("expected a HinixError, got \(error)", sourceLocation: sourceLocation)
+    return nil
+  }
+}
+
+/// Whether the descriptor has FD_CLOEXEC set.
+func closeOnExec(_ descriptor: FileDescriptor) -> Bool {
+  let flags = fcntl(descriptor.rawValue, F_GETFD)
+  return flags != -1 && flags & FD_CLOEXEC != 0
+}
+
+/// The open file description's status flags (O_NONBLOCK and friends).
+func statusFlags(_ descriptor: FileDescriptor) -> CInt {
+  fcntl(descriptor.rawValue, F_GETFL)
+}
+
+/// poll(2) once, without waiting, and returns the events that are ready.
+func readyEvents(_ descriptor: FileDescriptor) -> Int16 {
+  var entry = pollfd(fd: descriptor.rawValue, events: Int16(POLLIN | POLLOUT), revents: 0)
+  _ = poll(&entry, 1, 0)
+  return entry.revents
+}
+
+/// The entries of /proc/self/fd, less the one opendir uses.
+func openDescriptors() -> Int { Int(openDescriptorCount()) }
+
+/// Whether this process may create namespaces (CAP_SYS_ADMIN, bit 21 of CapEff).
+var canUnshareIPC: Bool { (effectiveCapabilities() ?? 0) & (1 << 21) != 0 }
+/// Whether this process may switch uids (CAP_SETUID, bit 7).
+var canSetUID: Bool { (effectiveCapabilities() ?? 0) & (1 << 7) != 0 }
+
+/// Writes `value` to /proc/sys/fs/mqueue/`name` (of the calling thread's IPC namespace).
+func writeMqueueSysctl(_ name: String, _ value: Int) -> Bool {
+  let fd = open("/proc/sys/fs/mqueue/" + name, O_WRONLY | O_CLOEXEC)
+  guard fd >= 0 else { return false }
+  defer { close(fd) }
+  let text = Array("\(value)\n".utf8)
+  return text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == text.count
+}
+
+/// Sets both soft and hard RLIMIT_MSGQUEUE of this process.
+func setQueueByteLimit(_ bytes: UInt64) -> Bool {
+  var limit = rlimit(rlim_cur: rlim_t(bytes), rlim_max: rlim_t(bytes))
+  return setrlimit(__rlimit_resource_t(__RLIMIT_MSGQUEUE.rawValue), &limit) == 0
+}
+
+/// ``withQueue(_:capacity:access:options:_:)`` for async bodies.
+func withQueue<R>(
+  _ tag: String = "q", capacity: MsgQueue.Capacity = small, options: MsgQueue.Options = [],
+  _ body: (MsgQueue) async throws -> R
+) async throws -> R {
+  let name = uniqueName(tag)
+  let queue = try MsgQueue(name, options: options.union(.exclusive), capacity: capacity)
+  defer { _ = CHinix_mq_unlink(name) }
+  return try await body(queue)
+}
+
+/// Runs a blocking `body` on a thread of its own and waits for it without
+/// holding a thread of Swift's cooperative pool, which has only as many
+/// threads as cores: a test that blocks pool threads in `mq_receive` can
+/// starve the task that would wake them.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+  try await withCheckedThrowingContinuation { continuation in
+    let box = ThreadBody { continuation.resume(with: Result { try body() }) }
+    var thread = pthread_t()
+    let context = Unmanaged.passRetained(box).toOpaque()
+    let result = pthread_create(&thread, nil, { context in
+      let box = Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue()
+      box.run()
+      return nil
+    }, context)
+    if result != 0 {
+      Unmanaged<ThreadBody>.fromOpaque(context).release()
+      continuation.resume(throwing: HinixError(.init(rawValue: result), operation: "pthread_create"))
+    } else {
+      pthread_detach(thread)
+    }
+  }
+}
+
+private final class ThreadBody: Sendable {
+  let run: @Sendable () -> Void
+  init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+}
