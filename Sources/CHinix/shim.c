@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/uio.h>
@@ -21,6 +22,8 @@ const uint64_t CHinix_EVENTFD_MAX = UINT64_C(0xfffffffffffffffe);
 const int CHinix_SIGEV_SIGNAL = SIGEV_SIGNAL;
 const int CHinix_SIGEV_NONE = SIGEV_NONE;
 const int CHinix_SIGEV_THREAD = SIGEV_THREAD;
+const int CHinix_CLONE_NEWIPC = CLONE_NEWIPC;
+const int CHinix_CLONE_NEWNS = CLONE_NEWNS;
 
 mqd_t CHinix_mq_open(const char *name, int oflag, mode_t mode, const struct mq_attr *attr) {
   // mq_open is variadic: always pass both optional arguments (see nix-rust/nix#2752).
@@ -102,3 +105,5 @@ int CHinix_eventfd_write(int fd, uint64_t value) {
 }
 
 int CHinix_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
+
+int CHinix_unshare(int flags) { return unshare(flags); }

@@ -124,7 +124,7 @@ extension SystemLimits {
     case ENOSPC where creating:
       return (queuesMax.map { .queueCount(maximum: $0) }, nil)
     case EMFILE:
-      if let descriptorLimit, openDescriptorCount() >= descriptorLimit {
+      if let descriptorLimit, atDescriptorLimit() {
         return (.descriptors(limit: descriptorLimit), nil)
       }
       guard creating, let limit = queueBytesLimit else {
@@ -239,16 +239,14 @@ func isInInitialUserNamespace() -> Bool {
   return fields.count == 3 && fields[0] == "0" && fields[1] == "0" && fields[2] == "4294967295"
 }
 
-/// How many descriptors this process has open.
-func openDescriptorCount() -> UInt64 {
-  guard let directory = opendir("/proc/self/fd") else { return 0 }
-  defer { closedir(directory) }
-  var count: UInt64 = 0
-  while let entry = readdir(directory) {
-    let first = entry.pointee.d_name.0
-    if first != UInt8(ascii: ".") { count += 1 }
+/// Whether opening one more descriptor fails with `EMFILE` (`RLIMIT_NOFILE`).
+func atDescriptorLimit() -> Bool {
+  let fd = open("/dev/null", O_RDONLY | O_CLOEXEC)
+  if fd >= 0 {
+    close(fd)
+    return false
   }
-  return count > 0 ? count - 1 : 0  // minus the directory's own descriptor
+  return systemErrno == EMFILE
 }
 
 extension StringProtocol {

@@ -67,8 +67,17 @@ func readyEvents(_ descriptor: FileDescriptor) -> Int16 {
   return entry.revents
 }
 
-/// The entries of /proc/self/fd, less the one opendir uses.
-func openDescriptors() -> Int { Int(openDescriptorCount()) }
+/// How many descriptors this process has open: the entries of /proc/self/fd,
+/// less the one opendir uses.
+func openDescriptors() -> Int {
+  guard let directory = opendir("/proc/self/fd") else { return -1 }
+  defer { closedir(directory) }
+  var count = 0
+  while let entry = readdir(directory) {
+    if entry.pointee.d_name.0 != UInt8(ascii: ".") { count += 1 }
+  }
+  return count - 1
+}
 
 /// Whether this process may create namespaces (CAP_SYS_ADMIN, bit 21 of CapEff).
 var canUnshareIPC: Bool { (effectiveCapabilities() ?? 0) & (1 << 21) != 0 }

@@ -89,6 +89,15 @@ int CHinix_eventfd_write(int fd, uint64_t value);
 /// pipe2(2). `fds[0]` is the read end and `fds[1]` the write end.
 int CHinix_pipe2(int fds[2], int flags);
 
+// MARK: - Namespaces
+
+/// CLONE_NEWIPC and CLONE_NEWNS, for CHinix_unshare.
+extern const int CHinix_CLONE_NEWIPC;
+extern const int CHinix_CLONE_NEWNS;
+/// unshare(2). With CLONE_NEWIPC alone it moves only the calling thread into a
+/// new IPC namespace, so it works in a multithreaded process.
+int CHinix_unshare(int flags);
+
 #ifdef __cplusplus
 }
 #endif
