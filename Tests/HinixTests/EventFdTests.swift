@@ -7,7 +7,7 @@ import Testing
   import Glibc
 #endif
 
-@Suite("EventFd (eventfd(2))")
+@Suite("EventFd (eventfd(2))", .timeLimit(.minutes(1)))
 struct EventFdTests {
   @Test("Counter mode: writes add up, a read returns the sum and resets it")
   func counterMode() throws {
@@ -151,7 +151,7 @@ struct EventFdTests {
   }
 }
 
-@Suite("Pipe (pipe(7))")
+@Suite("Pipe (pipe(7))", .timeLimit(.minutes(1)))
 struct PipeTests {
   @Test("Bytes written to the writer come out of the reader")
   func roundTrip() throws {

@@ -8,7 +8,7 @@ import Testing
   import Glibc
 #endif
 
-@Suite("Limits: which one was hit, explained (mq_overview(7) /proc interfaces, Resource limit)")
+@Suite("Limits: which one was hit, explained (mq_overview(7) /proc interfaces, Resource limit)", .timeLimit(.minutes(1)))
 struct LimitTests {
   @Test("SystemLimits reads /proc/sys/fs/mqueue and the resource limits")
   func readsProc() throws {

@@ -8,7 +8,7 @@ import Testing
   import Glibc
 #endif
 
-@Suite("MsgQueue: opening, creating, unlinking")
+@Suite("MsgQueue: opening, creating, unlinking", .timeLimit(.minutes(1)))
 struct MsgQueueOpenTests {
   @Test("create reads its attributes back from the kernel")
   func createReadsAttributes() throws {
@@ -137,7 +137,7 @@ struct MsgQueueOpenTests {
   }
 }
 
-@Suite("MsgQueue: sending and receiving")
+@Suite("MsgQueue: sending and receiving", .timeLimit(.minutes(1)))
 struct MsgQueueTransferTests {
   @Test("Bytes and priority round-trip")
   func roundTrip() throws {

@@ -116,24 +116,53 @@ func withQueue<R>(
 /// starve the task that would wake them.
 func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
   try await withCheckedThrowingContinuation { continuation in
-    let box = ThreadBody { continuation.resume(with: Result { try body() }) }
-    var thread = pthread_t()
-    let context = Unmanaged.passRetained(box).toOpaque()
-    let result = pthread_create(&thread, nil, { context in
-      let box = Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue()
-      box.run()
-      return nil
-    }, context)
-    if result != 0 {
-      Unmanaged<ThreadBody>.fromOpaque(context).release()
-      continuation.resume(throwing: HinixError(.init(rawValue: result), operation: "pthread_create"))
-    } else {
-      pthread_detach(thread)
-    }
+    startThread { continuation.resume(with: Result { try body() }) }
   }
+}
+
+/// Runs `body` on a new detached thread.
+func startThread(_ body: @escaping @Sendable () -> Void) {
+  var thread = pthread_t()
+  let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+  let result = pthread_create(&thread, nil, { context in
+    Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue().run()
+    return nil
+  }, context)
+  precondition(result == 0, "pthread_create: \(result)")
+  pthread_detach(thread)
 }
 
 private final class ThreadBody: Sendable {
   let run: @Sendable () -> Void
   init(_ run: @escaping @Sendable () -> Void) { self.run = run }
 }
+
+/// Signals caught by ``installCountingHandler(_:)``, and the last one's details.
+let caughtSignals = Atomic<Int>(0)
+let lastSignalCode = Atomic<Int>(0)
+let lastSignalValue = Atomic<Int>(0)
+
+/// Installs a handler for `signal` without SA_RESTART that counts deliveries
+/// and records `si_code` and `si_value.sival_int`, and unblocks `signal` on
+/// the calling thread.
+func installCountingHandler(_ signal: CInt) {
+  var action = sigaction()
+  action.__sigaction_handler.sa_sigaction = { _, info, _ in
+    if let info {
+      lastSignalCode.store(Int(info.pointee.si_code), ordering: .relaxed)
+      lastSignalValue.store(Int(info.pointee._sifields._rt.si_sigval.sival_int), ordering: .relaxed)
+    }
+    caughtSignals.add(1, ordering: .sequentiallyConsistent)
+  }
+  action.sa_flags = SA_SIGINFO
+  sigemptyset(&action.sa_mask)
+  precondition(sigaction(signal, &action, nil) == 0)
+  // Swift's pool threads (libdispatch workers) block signals; this thread must not.
+  var set = sigset_t()
+  sigemptyset(&set)
+  sigaddset(&set, signal)
+  precondition(pthread_sigmask(SIG_UNBLOCK, &set, nil) == 0)
+}
+
+/// Sleeps the calling thread.
+func pause(_ milliseconds: Int) { usleep(useconds_t(milliseconds * 1000)) }
