@@ -62,6 +62,9 @@ final class GuardedDescriptor: Sendable {
   /// Whether ``close()`` has been called.
   var isClosed: Bool { state.withLock { $0.closeRequested } }
 
+  /// How many calls are using the descriptor now.
+  var callsInFlight: Int { state.withLock { $0.users } }
+
   /// Closes the descriptor now, or when the calls in flight return. Calling it
   /// again does nothing.
   ///

@@ -126,13 +126,16 @@ struct MsgQueueOpenTests {
   func closeDuringBlockedReceive() async throws {
     try await withQueue { queue async throws in
       let receiver = Task { try await onThread { try queue.receiveString() } }
-      // Let the receiver block, then close: the descriptor must stay usable for it.
-      try await Task.sleep(for: .milliseconds(100))
+      // Once the receive is in flight, close: the descriptor must stay open for it.
+      while queue.guarded.callsInFlight == 0 { try await Task.sleep(for: .milliseconds(5)) }
       try queue.close()
+      #expect(queue.guarded.callsInFlight == 1)
+      #expect(fcntl(queue.guarded.rawValue, F_GETFD) != -1, "closed under a call in flight")
       #expect(queue.isClosed)
       let sender = try MsgQueue.open(queue.name.rawValue, access: .writeOnly)
       try sender.send("wake")
       #expect(try await receiver.value == "wake")
+      #expect(queue.guarded.callsInFlight == 0)
     }
   }
 }

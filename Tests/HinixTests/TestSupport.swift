@@ -67,6 +67,28 @@ func readyEvents(_ descriptor: FileDescriptor) -> Int16 {
   return entry.revents
 }
 
+/// The process's descriptors of the kinds Hinix creates (eventfds, pipes and
+/// message queues, whose targets are paths) and what each refers to, from
+/// /proc/self/fd. Other kinds are left out: the test harness and libdispatch
+/// open and close sockets and timerfds on their own schedule.
+func descriptorTable() -> [CInt: String] {
+  guard let directory = opendir("/proc/self/fd") else { return [:] }
+  let own = dirfd(directory)
+  var table: [CInt: String] = [:]
+  while let entry = readdir(directory) {
+    let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    guard let fd = CInt(name), fd != own else { continue }
+    var target = [UInt8](repeating: 0, count: 512)
+    let count = target.withUnsafeMutableBytes { readlink("/proc/self/fd/\(name)", $0.baseAddress!.assumingMemoryBound(to: CChar.self), 511) }
+    let text = count > 0 ? String(decoding: target[..<count], as: UTF8.self) : "?"
+    if text == "anon_inode:[eventfd]" || text.hasPrefix("pipe:") || text.hasPrefix("/") {
+      table[fd] = text
+    }
+  }
+  closedir(directory)
+  return table
+}
+
 /// How many descriptors this process has open: the entries of /proc/self/fd,
 /// less the one opendir uses.
 func openDescriptors() -> Int {
