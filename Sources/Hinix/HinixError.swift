@@ -50,9 +50,14 @@ public struct HinixError: Error, Sendable, Hashable, CustomStringConvertible {
   /// A one-line description: operation, queue, errno text and name, and the
   /// explanation of the limit or argument at fault.
   public var description: String {
-    var text = operation
-    if let queueName { text += "(\"\(queueName)\")" }
-    text += ": \(errno.description) (\(errno.symbolicName))"
+    var text: String
+    if operation == "validation" {
+      text = queueName.map { "invalid argument \($0.debugDescription)" } ?? "invalid argument"
+    } else {
+      text = operation
+      if let queueName { text += "(\"\(queueName)\")" }
+    }
+    text += ": \(errno.plainDescription) (\(errno.symbolicName))"
     if let limit { text += ": \(limit.description)" }
     if let detail { text += ": \(detail)" }
     return text
@@ -88,6 +93,12 @@ extension HinixError {
 }
 
 extension Errno {
+  /// `strerror`'s text, except where it misleads outside networking:
+  /// `ETIMEDOUT` is "Timed out", not "Connection timed out".
+  var plainDescription: String {
+    self == .timedOut ? "Timed out" : description
+  }
+
   /// The C macro name of the error number, such as `"EAGAIN"`.
   public var symbolicName: String {
     switch self {

@@ -63,9 +63,10 @@ struct LimitTests {
     #expect(error?.detail == "maxMessages and messageSize must both be at least 1")
   }
 
-  @Test("In a private IPC namespace: queues_max gives ENOSPC naming it, msg_max is read from that namespace")
+  @Test(
+    "In a private IPC namespace: queues_max gives ENOSPC naming it, msg_max is read from that namespace",
+    .enabled(if: canUnshareIPC, "needs CAP_SYS_ADMIN to create an IPC namespace"))
   func privateNamespaceLimits() async throws {
-    try #require(canUnshareIPC, "needs CAP_SYS_ADMIN to create an IPC namespace")
     await #expect(processExitsWith: .success) {
       // unshare(CLONE_NEWIPC) moves only this thread; every call below runs on it.
       precondition(CHinix_unshare(CHinix_CLONE_NEWIPC) == 0, "unshare: \(errno)")
@@ -94,9 +95,10 @@ struct LimitTests {
     }
   }
 
-  @Test("RLIMIT_MSGQUEUE, for a fresh user: a queue costing exactly the limit fits, one byte more gives EMFILE with the bytes needed and left")
+  @Test(
+    "RLIMIT_MSGQUEUE, for a fresh user: a queue costing exactly the limit fits, one byte more gives EMFILE with the bytes needed and left",
+    .enabled(if: canSetUID, "needs CAP_SETUID to switch to a fresh uid"))
   func queueByteLimit() async throws {
-    try #require(canSetUID, "needs CAP_SETUID to switch to a fresh uid")
     await #expect(processExitsWith: .success) {
       // A uid no one else uses has nothing charged yet, so every byte is accounted for.
       precondition(setuid(uid_t(61_000 + getpid() % 3_000)) == 0, "setuid: \(errno)")
@@ -118,9 +120,10 @@ struct LimitTests {
     }
   }
 
-  @Test("RLIMIT_MSGQUEUE binds root too, and queues created without attributes are charged at the defaults")
+  @Test(
+    "RLIMIT_MSGQUEUE binds root too, and queues created without attributes are charged at the defaults",
+    .enabled(if: canSetUID, "needs CAP_SETUID to switch to a fresh uid"))
   func queueByteLimitDefaults() async throws {
-    try #require(canSetUID, "needs CAP_SETUID to switch to a fresh uid")
     await #expect(processExitsWith: .success) {
       precondition(setuid(uid_t(64_000 + getpid() % 1_000)) == 0, "setuid: \(errno)")
       let limits = SystemLimits.current()
