@@ -6,11 +6,15 @@ import PackageDescription
 let package = Package(
   name: "Hinix",
   products: [
-    .library(name: "Hinix", targets: ["Hinix"])
+    .library(name: "Hinix", targets: ["Hinix"]),
+    .executable(name: "mqsend", targets: ["mqsend"]),
+    .executable(name: "mqrecv", targets: ["mqrecv"]),
+    .executable(name: "hinix", targets: ["hinix"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
   ],
   targets: [
     // The one syscall boundary: fixed-arity wrappers over the libc entry points.
@@ -27,6 +31,17 @@ let package = Package(
         .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
+    // What the command-line tools share: queue-name arguments, error reporting, output formats.
+    .target(
+      name: "HinixCommandLine",
+      dependencies: [
+        "Hinix", "CHinix",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .executableTarget(name: "mqsend", dependencies: ["HinixCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    .executableTarget(name: "mqrecv", dependencies: ["HinixCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    .executableTarget(name: "hinix", dependencies: ["HinixCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     // Counts heap allocations on the calling thread (test support, C because it interposes malloc).
     .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
     .testTarget(
@@ -35,6 +50,11 @@ let package = Package(
         "Hinix", "CHinix", "CAllocationCounter",
         .product(name: "SystemPackage", package: "swift-system"),
       ]
+    ),
+    // Runs the built tools as a user would, through subprocesses.
+    .testTarget(
+      name: "ToolTests",
+      dependencies: ["Hinix", "CHinix", "mqsend", "mqrecv", "hinix"]
     ),
   ],
   swiftLanguageModes: [.v6]

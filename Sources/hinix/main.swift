@@ -1,0 +1,4 @@
+import ArgumentParser
+import HinixCommandLine
+
+print("hinix: not implemented yet")

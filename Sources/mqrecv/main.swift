@@ -1,0 +1,4 @@
+import ArgumentParser
+import HinixCommandLine
+
+print("mqrecv: not implemented yet")

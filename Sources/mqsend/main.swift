@@ -1,0 +1,4 @@
+import ArgumentParser
+import HinixCommandLine
+
+print("mqsend: not implemented yet")
