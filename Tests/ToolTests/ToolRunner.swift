@@ -1,0 +1,149 @@
+import Testing
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// What a tool run produced.
+struct ToolResult: Sendable, CustomStringConvertible {
+  var status: CInt
+  var stdout: [UInt8]
+  var stderr: [UInt8]
+  var timedOut: Bool
+
+  var out: String { String(decoding: stdout, as: UTF8.self) }
+  var err: String { String(decoding: stderr, as: UTF8.self) }
+  /// Standard error's lines, without empty ones.
+  var errorLines: [Substring] { err.split(separator: "\n") }
+
+  var description: String { "status \(status)\(timedOut ? " (timed out)" : "")\nstdout: \(out.debugDescription)\nstderr: \(err.debugDescription)" }
+}
+
+/// Where standard input comes from.
+enum ToolInput: Sendable {
+  /// These bytes.
+  case bytes([UInt8])
+  /// /dev/null.
+  case empty
+  /// A directory: every read(2) fails with EISDIR.
+  case unreadable
+}
+
+/// The directory that holds the built executables (beside the test bundle).
+let toolDirectory: String = {
+  var buffer = [CChar](repeating: 0, count: 4096)
+  let count = readlink("/proc/self/exe", &buffer, 4095)
+  let path = String(decoding: buffer[..<max(count, 0)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  return String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+}()
+
+/// Runs a built tool (`mqsend`, `mqrecv`, `hinix`) with `arguments`, as a user
+/// would from a shell, and waits at most `timeout` for it; on expiry the tool
+/// is killed and the result says so.
+func run(
+  _ tool: String, _ arguments: [String], input: ToolInput = .empty,
+  timeout: Duration = .seconds(20), environment: [String: String] = [:]
+) throws -> ToolResult {
+  let path = toolDirectory + "/" + tool
+  let scratch = "/tmp/hinix-tooltest-\(getpid())-\(UInt64.random(in: 0 ... .max))"
+  precondition(mkdir(scratch, 0o700) == 0)
+  defer {
+    unlink(scratch + "/in")
+    unlink(scratch + "/out")
+    unlink(scratch + "/err")
+    rmdir(scratch)
+  }
+  let inputPath: String
+  switch input {
+  case .bytes(let bytes):
+    inputPath = scratch + "/in"
+    let fd = open(inputPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    close(fd)
+  case .empty: inputPath = "/dev/null"
+  case .unreadable: inputPath = scratch
+  }
+
+  var actions = posix_spawn_file_actions_t()
+  posix_spawn_file_actions_init(&actions)
+  defer { posix_spawn_file_actions_destroy(&actions) }
+  posix_spawn_file_actions_addopen(&actions, 0, inputPath, O_RDONLY, 0)
+  posix_spawn_file_actions_addopen(&actions, 1, scratch + "/out", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+  posix_spawn_file_actions_addopen(&actions, 2, scratch + "/err", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+
+  var attributes = posix_spawnattr_t()
+  posix_spawnattr_init(&attributes)
+  defer { posix_spawnattr_destroy(&attributes) }
+  // The child gets default signal handling and an empty mask, whatever the test runner set.
+  var none = sigset_t()
+  sigemptyset(&none)
+  posix_spawnattr_setsigmask(&attributes, &none)
+  var all = sigset_t()
+  sigfillset(&all)
+  posix_spawnattr_setsigdefault(&attributes, &all)
+  posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+  var env = ["PATH=/usr/bin:/bin", "LANG=C.UTF-8"]
+  for (key, value) in environment { env.append("\(key)=\(value)") }
+  let argv = [path] + arguments
+  var pid: pid_t = 0
+  let spawned = withCStrings(argv) { argvPointers in
+    withCStrings(env) { envPointers in
+      posix_spawn(&pid, path, &actions, &attributes, argvPointers, envPointers)
+    }
+  }
+  guard spawned == 0 else {
+    throw ToolRunError(message: "posix_spawn \(path): \(String(cString: strerror(spawned)))")
+  }
+
+  let clock = ContinuousClock()
+  let deadline = clock.now + timeout
+  var status: CInt = 0
+  var timedOut = false
+  while true {
+    let result = waitpid(pid, &status, WNOHANG)
+    if result == pid { break }
+    if result == -1 && errno != EINTR { throw ToolRunError(message: "waitpid: \(errno)") }
+    if clock.now >= deadline {
+      kill(pid, SIGKILL)
+      _ = waitpid(pid, &status, 0)
+      timedOut = true
+      break
+    }
+    usleep(2_000)
+  }
+  let exitStatus: CInt = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+  return ToolResult(
+    status: exitStatus, stdout: readFile(scratch + "/out"), stderr: readFile(scratch + "/err"),
+    timedOut: timedOut)
+}
+
+struct ToolRunError: Error, CustomStringConvertible {
+  var message: String
+  var description: String { message }
+}
+
+private func readFile(_ path: String) -> [UInt8] {
+  let fd = open(path, O_RDONLY | O_CLOEXEC)
+  guard fd >= 0 else { return [] }
+  defer { close(fd) }
+  var bytes: [UInt8] = []
+  var chunk = [UInt8](repeating: 0, count: 65_536)
+  while true {
+    let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+    if count <= 0 { return bytes }
+    bytes += chunk[..<count]
+  }
+}
+
+private func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+  var pointers = strings.map { strdup($0) }
+  pointers.append(nil)
+  defer { pointers.forEach { free($0) } }
+  return body(pointers)
+}
+
+/// A queue name for a tool test, unique across processes and runs.
+func toolQueueName(_ tag: String) -> String {
+  "/hinix-tool-\(getpid())-\(tag)-\(UInt32.random(in: 0 ... .max))"
+}
