@@ -19,9 +19,11 @@ public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible 
 
   /// Creates a deadline from seconds and nanoseconds since the Unix epoch.
   /// Nanoseconds outside `0 ..< 1_000_000_000` are carried into seconds.
+  /// Seconds saturate at the ends of `Int64` rather than overflow, so a
+  /// deadline of "practically never" stays far in the future.
   public init(seconds: Int64, nanoseconds: Int64 = 0) {
     let (carry, remainder) = nanoseconds.quotientAndRemainder(dividingBy: 1_000_000_000)
-    self.seconds = seconds + carry - (remainder < 0 ? 1 : 0)
+    self.seconds = saturatingAdd(seconds, carry - (remainder < 0 ? 1 : 0))
     self.nanoseconds = remainder < 0 ? remainder + 1_000_000_000 : remainder
   }
 
@@ -53,11 +55,11 @@ public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible 
     Glibc.timespec(tv_sec: Int(seconds), tv_nsec: Int(nanoseconds))
   }
 
-  /// Adds a duration.
+  /// Adds a duration; the result saturates instead of overflowing.
   public static func + (lhs: Deadline, rhs: Duration) -> Deadline {
     let (seconds, attoseconds) = rhs.components
     return Deadline(
-      seconds: lhs.seconds + seconds,
+      seconds: saturatingAdd(lhs.seconds, seconds),
       nanoseconds: lhs.nanoseconds + attoseconds / 1_000_000_000)
   }
 
@@ -71,4 +73,10 @@ public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible 
     let fraction = String(nanoseconds)
     return "\(seconds).\(String(repeating: "0", count: 9 - fraction.count))\(fraction)"
   }
+}
+
+/// `a + b`, clamped to `Int64`'s range instead of trapping.
+private func saturatingAdd(_ a: Int64, _ b: Int64) -> Int64 {
+  let (sum, overflow) = a.addingReportingOverflow(b)
+  return overflow ? (b > 0 ? .max : .min) : sum
 }

@@ -186,6 +186,9 @@ struct StatusAndMiscTests {
     #expect(Deadline.expired < Deadline.now)
     #expect(Deadline.now < Deadline.after(.seconds(1)))
     #expect(Deadline(seconds: 3, nanoseconds: 5).description == "3.000000005")
+    // Huge durations saturate instead of trapping.
+    #expect((Deadline.now + .seconds(Int64.max)).seconds == .max)
+    #expect((Deadline(seconds: .min + 1) + .seconds(-5)).seconds == .min)
     let time = Deadline(seconds: 7, nanoseconds: 9).timespec
     #expect(time.tv_sec == 7 && time.tv_nsec == 9)
   }

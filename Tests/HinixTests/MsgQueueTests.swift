@@ -331,6 +331,14 @@ struct MsgQueueTransferTests {
     }
   }
 
+  @Test("A timeout of practically forever works: no overflow, the kernel accepts the deadline")
+  func hugeTimeout() throws {
+    try withQueue { queue throws in
+      try queue.send("x", timeout: .seconds(Int64.max))
+      #expect(try queue.receive(timeout: .seconds(Int64.max)).text == "x")
+    }
+  }
+
   @Test("A blocked receive is woken by a send from another thread")
   func blockedReceiveWakes() async throws {
     try await withQueue { queue async throws in
