@@ -1,0 +1,48 @@
+import ArgumentParser
+import Hinix
+import HinixCommandLine
+
+/// `hinix mq`: POSIX message queues (mq_overview(7)).
+struct Mq: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "mq",
+    abstract: "List, inspect, create, remove and watch POSIX message queues.",
+    discussion: """
+      A queue name is "/" followed by 1 to 255 characters with no other "/"; \
+      the leading "/" may be left out. Queues belong to an IPC namespace and \
+      live until they are removed (hinix mq rm) or the system restarts.
+
+      hinix mq ls works whether or not the mqueue file system is mounted at \
+      /dev/mqueue: as root it mounts it privately, where no other process \
+      sees it, and nothing stays mounted.
+
+      EXAMPLES:
+        hinix mq ls
+        hinix mq stat /jobs --json
+        hinix mq create /jobs --maxmsg 8 --msgsize 1024 --mode 660
+        hinix mq watch /jobs
+        hinix mq rm /jobs /results
+        hinix mq limits
+      """,
+    subcommands: [List.self, Stat.self, Create.self, Remove.self, Limits.self, Watch.self])
+}
+
+/// Prints the one line for a failed `hinix mq <command>` and returns exit code 1.
+///
+/// Hinix's errors explain themselves to a Swift programmer (ENOENT from
+/// `mq_open` suggests `options: .create`); here they speak of commands instead.
+func mqFailure(_ command: String, _ error: any Error) -> ExitCode {
+  guard var error = error as? HinixError, error.operation.hasPrefix("mq_") else {
+    return failure("hinix mq \(command)", error)
+  }
+  switch (error.errno, error.operation) {
+  case (.noSuchFileOrDirectory, _):
+    error.detail = "there is no queue with this name in this IPC namespace (hinix mq ls lists them)"
+  case (.permissionDenied, "mq_unlink"):
+    // The mqueue file system's root directory is sticky (mode 1777).
+    error.detail = "only the queue's owner, or a process with CAP_FOWNER, may remove it"
+  default:
+    break
+  }
+  return failure("hinix mq \(command)", error)
+}

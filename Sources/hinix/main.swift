@@ -1,4 +1,0 @@
-import ArgumentParser
-import HinixCommandLine
-
-print("hinix: not implemented yet")

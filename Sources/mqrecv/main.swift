@@ -1,4 +1,0 @@
-import ArgumentParser
-import HinixCommandLine
-
-print("mqrecv: not implemented yet")

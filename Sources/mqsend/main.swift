@@ -1,4 +1,0 @@
-import ArgumentParser
-import HinixCommandLine
-
-print("mqsend: not implemented yet")
