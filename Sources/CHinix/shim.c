@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -23,6 +24,13 @@ const int CHinix_SIGEV_SIGNAL = SIGEV_SIGNAL;
 const int CHinix_SIGEV_NONE = SIGEV_NONE;
 const int CHinix_SIGEV_THREAD = SIGEV_THREAD;
 const int CHinix_CLONE_NEWIPC = CLONE_NEWIPC;
+const uint32_t CHinix_EPOLLIN = EPOLLIN;
+const uint32_t CHinix_EPOLLOUT = EPOLLOUT;
+const uint32_t CHinix_EPOLLET = EPOLLET;
+const int CHinix_EPOLL_CTL_ADD = EPOLL_CTL_ADD;
+const int CHinix_EPOLL_CTL_MOD = EPOLL_CTL_MOD;
+const int CHinix_EPOLL_CTL_DEL = EPOLL_CTL_DEL;
+const int CHinix_EPOLL_CLOEXEC = EPOLL_CLOEXEC;
 const int CHinix_CLONE_NEWNS = CLONE_NEWNS;
 
 mqd_t CHinix_mq_open(const char *name, int oflag, mode_t mode, const struct mq_attr *attr) {
@@ -107,3 +115,24 @@ int CHinix_eventfd_write(int fd, uint64_t value) {
 int CHinix_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 
 int CHinix_unshare(int flags) { return unshare(flags); }
+
+int CHinix_epoll_create1(int flags) { return epoll_create1(flags); }
+
+int CHinix_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+  struct epoll_event event;
+  memset(&event, 0, sizeof event);
+  event.events = events;
+  event.data.u64 = data;
+  return epoll_ctl(epfd, op, fd, &event);
+}
+
+int CHinix_epoll_wait(int epfd, uint32_t *events, uint64_t *data, int capacity, int timeout) {
+  struct epoll_event ready[64];
+  if (capacity > 64) capacity = 64;
+  int count = epoll_wait(epfd, ready, capacity, timeout);
+  for (int i = 0; i < count; i++) {
+    events[i] = ready[i].events;
+    data[i] = ready[i].data.u64;
+  }
+  return count;
+}

@@ -233,7 +233,7 @@ public final class MsgQueue: Sendable {
     if error.detail == nil && error.limit == nil {
       switch code {
       case ENOENT:
-        error.detail = "no queue has this name; create it first (for example with options: .create)"
+        error.detail = "no queue has this name; create it first (O_CREAT)"
       case EEXIST: error.detail = "a queue with this name exists already"
       case EACCES: error.detail = "the queue's permissions do not allow this access"
       default: break
@@ -318,6 +318,12 @@ extension MsgQueue {
     public var bytes: [UInt8]
     /// The message's priority.
     public var priority: UInt32
+
+    /// Creates a message.
+    public init(bytes: [UInt8], priority: UInt32 = 0) {
+      self.bytes = bytes
+      self.priority = priority
+    }
     /// The bytes decoded as UTF-8, with any invalid sequence replaced by U+FFFD.
     public var text: String { String(decoding: bytes, as: UTF8.self) }
   }

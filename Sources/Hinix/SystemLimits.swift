@@ -86,11 +86,15 @@ public struct SystemLimits: Sendable, Hashable {
   ///
   /// The formula is the kernel's (`ipc/mqueue.c`, `mqueue_get_inode`); the tree
   /// node count is capped at `MQ_PRIO_MAX` (32768).
+  /// Saturates at `Int.max` rather than overflow.
   public static func chargedBytes(maxMessages: Int, messageSize: Int) -> Int {
     let half = overheadPerMessage / 2
-    let (payload, overflow) = maxMessages.multipliedReportingOverflow(by: messageSize)
-    if overflow { return .max }
-    return payload + maxMessages * half + min(maxMessages, Int(CHinix_MQ_PRIO_MAX)) * half
+    let nodes = min(maxMessages, Int(CHinix_MQ_PRIO_MAX))
+    let (payload, o1) = maxMessages.multipliedReportingOverflow(by: messageSize)
+    let (messages, o2) = maxMessages.multipliedReportingOverflow(by: half)
+    let (sum, o3) = payload.addingReportingOverflow(messages)
+    let (total, o4) = sum.addingReportingOverflow(nodes * half)
+    return o1 || o2 || o3 || o4 ? .max : total
   }
 }
 

@@ -33,19 +33,13 @@ public func parseTimeout(_ text: String, option: String = "--timeout") throws ->
 /// Parses an octal file mode ("600", "0640", "0o644") into permissions.
 ///
 /// - Throws: `ValidationError` for anything but an octal number up to 0777.
-public func parseMode(_ text: String, option: String = "--mode") throws -> FilePermissionsValue {
+public func parseMode(_ text: String, option: String = "--mode") throws -> FilePermissions {
   var digits = Substring(text)
   if digits.hasPrefix("0o") { digits = digits.dropFirst(2) }
   guard !digits.isEmpty, let value = UInt16(digits, radix: 8), value <= 0o777 else {
     throw ValidationError("\(option) takes an octal mode from 000 to 777, such as 600 or 640; got \(text.debugDescription)")
   }
-  return FilePermissionsValue(rawValue: value)
-}
-
-/// A mode parsed from the command line; convert with `.permissions`.
-public struct FilePermissionsValue: Sendable, Hashable {
-  /// The mode bits.
-  public let rawValue: UInt16
+  return FilePermissions(rawValue: CModeT(value))
 }
 
 /// Checks a priority against `MQ_PRIO_MAX`.
@@ -75,17 +69,23 @@ public enum StandardOutput {
   /// - Returns: `false` if the write failed (for example `EPIPE` when the reader went away).
   @discardableResult
   public static func write(_ bytes: some Collection<UInt8>, to fd: CInt = 1) -> Bool {
+    writeReportingError(bytes, to: fd) == nil
+  }
+
+  /// Writes all of `bytes`, and returns the error that stopped the write, if any
+  /// (for example `EPIPE` when the reader went away).
+  public static func writeReportingError(_ bytes: some Collection<UInt8>, to fd: CInt = 1) -> Errno? {
     Array(bytes).withUnsafeBytes { buffer in
       var offset = 0
       while offset < buffer.count {
         let count = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
         if count < 0 {
           if errno == EINTR { continue }
-          return false
+          return Errno(rawValue: errno)
         }
         offset += count
       }
-      return true
+      return nil
     }
   }
 

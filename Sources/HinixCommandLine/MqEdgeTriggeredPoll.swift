@@ -1,5 +1,6 @@
 // Edge-triggered readiness for one descriptor, with epoll(7).
 
+import CHinix
 import Hinix
 
 #if canImport(Glibc)
@@ -23,32 +24,23 @@ import Hinix
 /// has room), so every wake-up is reported, including the receive that
 /// empties it, after which the queue is writable but not readable.
 ///
-/// `<sys/epoll.h>` is not in Swift's Glibc module, so the three functions are
-/// looked up in the C library with dlsym(3), which is as direct a call as
-/// through a C shim. See epoll(7).
+/// The calls go through the CHinix shim, since `<sys/epoll.h>` is not in
+/// Swift's Glibc module. See epoll(7).
 public final class MqEdgeTriggeredPoll {
   /// `EPOLLIN`: readable.
-  public static let readable: UInt32 = 0x001
+  public static let readable: UInt32 = CHinix_EPOLLIN
   /// `EPOLLOUT`: writable.
-  public static let writable: UInt32 = 0x004
-  private static let edgeTriggered: UInt32 = 1 << 31
-  private static let controlAdd: CInt = 1  // EPOLL_CTL_ADD
+  public static let writable: UInt32 = CHinix_EPOLLOUT
 
   private let epoll: CInt
-  private let functions: EpollFunctions
 
   /// Creates an epoll instance that watches nothing yet.
   ///
-  /// - Throws: ``HinixError`` from `epoll_create1(2)`, or `ENOSYS` if the C
-  ///   library does not export the epoll functions.
+  /// - Throws: ``HinixError`` from `epoll_create1(2)`.
   public init() throws {
-    guard let functions = EpollFunctions.shared else {
-      throw HinixError(.noFunction, operation: "dlsym(\"epoll_create1\")")
-    }
-    let epoll = functions.create(O_CLOEXEC)
+    let epoll = CHinix_epoll_create1(CHinix_EPOLL_CLOEXEC)
     guard epoll >= 0 else { throw HinixError.mqCurrent("epoll_create1") }
     self.epoll = epoll
-    self.functions = functions
   }
 
   deinit { close(epoll) }
@@ -58,8 +50,8 @@ public final class MqEdgeTriggeredPoll {
   ///
   /// - Throws: ``HinixError`` from `epoll_ctl(2)`.
   public func add(_ descriptor: CInt, events: UInt32) throws {
-    var event = EpollEvent(events: events | Self.edgeTriggered)
-    let added = event.withBytes { functions.control(epoll, Self.controlAdd, descriptor, $0) }
+    let added = CHinix_epoll_ctl(
+      epoll, CHinix_EPOLL_CTL_ADD, descriptor, events | CHinix_EPOLLET, UInt64(descriptor))
     guard added == 0 else { throw HinixError.mqCurrent("epoll_ctl(EPOLL_CTL_ADD)") }
   }
 
@@ -71,55 +63,13 @@ public final class MqEdgeTriggeredPoll {
   ///   deadline and waits again.
   /// - Throws: ``HinixError`` from `epoll_wait(2)`.
   public func wait(milliseconds: CInt) throws -> Bool {
-    var event = EpollEvent(events: 0)
-    let count = event.withBytes { functions.wait(epoll, $0, 1, milliseconds) }
+    var events: UInt32 = 0
+    var data: UInt64 = 0
+    let count = CHinix_epoll_wait(epoll, &events, &data, 1, milliseconds)
     if count == -1 {
       if errno == EINTR { return false }
       throw HinixError.mqCurrent("epoll_wait")
     }
     return count > 0
   }
-}
-
-/// `struct epoll_event`: 32 bits of events, then 64 bits of data, packed
-/// (12 bytes) on x86-64 and naturally aligned (16 bytes) elsewhere. Only the
-/// events are used, and they come first in both layouts.
-private struct EpollEvent {
-  var storage: (UInt64, UInt64) = (0, 0)
-
-  init(events: UInt32) {
-    withUnsafeMutableBytes(of: &storage) { $0.storeBytes(of: events, as: UInt32.self) }
-  }
-
-  var events: UInt32 {
-    withUnsafeBytes(of: storage) { $0.load(as: UInt32.self) }
-  }
-
-  mutating func withBytes<R>(_ body: (UnsafeMutableRawPointer) -> R) -> R {
-    withUnsafeMutableBytes(of: &storage) { body($0.baseAddress!) }
-  }
-}
-
-/// epoll_create1(2), epoll_ctl(2) and epoll_wait(2), found with dlsym(3).
-private struct EpollFunctions: Sendable {
-  typealias Create = @convention(c) (CInt) -> CInt
-  typealias Control = @convention(c) (CInt, CInt, CInt, UnsafeMutableRawPointer?) -> CInt
-  typealias Wait = @convention(c) (CInt, UnsafeMutableRawPointer?, CInt, CInt) -> CInt
-
-  let create: Create
-  let control: Control
-  let wait: Wait
-
-  static let shared: EpollFunctions? = {
-    // The null handle searches the program and the libraries it loaded, libc among them.
-    let program = dlopen(nil, RTLD_NOW)
-    guard let create = dlsym(program, "epoll_create1"),
-      let control = dlsym(program, "epoll_ctl"),
-      let wait = dlsym(program, "epoll_wait")
-    else { return nil }
-    return EpollFunctions(
-      create: unsafeBitCast(create, to: Create.self),
-      control: unsafeBitCast(control, to: Control.self),
-      wait: unsafeBitCast(wait, to: Wait.self))
-  }()
 }

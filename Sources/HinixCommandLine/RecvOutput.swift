@@ -35,11 +35,9 @@ public enum RecvOutput: Sendable, Hashable {
   ///   that the write fails instead of the process being killed).
   ///   ``StandardOutputError`` when the write failed for another reason.
   public func write(_ message: MsgQueue.Message) throws {
-    guard !StandardOutput.write(try render(message)) else { return }
-    // Still write(2)'s error: only free(3) ran since, and glibc's free preserves errno.
-    let code = errno
-    if code == EPIPE { throw ExitCode.failure }
-    throw StandardOutputError(errno: Errno(rawValue: code))
+    guard let error = StandardOutput.writeReportingError(try render(message)) else { return }
+    if error == .brokenPipe { throw ExitCode.failure }
+    throw StandardOutputError(errno: error)
   }
 
   /// Makes a write to a pipe nobody reads fail with `EPIPE` instead of killing

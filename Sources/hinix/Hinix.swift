@@ -9,7 +9,7 @@ import HinixCommandLine
 /// multithreaded, and a multithreaded process cannot enter a private mount
 /// namespace (`unshare(2)`, `CLONE_NEWNS`), which `hinix mq ls` may need.
 @main
-struct HinixCommand: ParsableCommand {
+struct HinixCommand: OneLineErrorCommand {
   static let configuration = CommandConfiguration(
     commandName: "hinix",
     abstract: "Inspect and administer POSIX interprocess communication objects on Linux.",

@@ -44,7 +44,7 @@ extension Mq {
     var messageSize: Int?
 
     @Option(help: ArgumentHelp("The permissions, in octal, such as 600 or 660.", valueName: "octal"), transform: { try parseMode($0) })
-    var mode: FilePermissionsValue?
+    var mode: FilePermissions?
 
     func validate() throws {
       if let maxMessages, maxMessages < 1 {
@@ -59,7 +59,7 @@ extension Mq {
       // mq_open(3) applies the umask to the mode; an explicit --mode is meant exactly.
       let savedMask = mode.map { _ in umask(0) }
       defer { savedMask.map { _ = umask($0) } }
-      let permissions = FilePermissions(rawValue: CModeT(mode?.rawValue ?? 0o600))
+      let permissions = mode ?? .ownerReadWrite
       do {
         let queue = try MsgQueue(
           name, access: .readOnly, options: .exclusive, permissions: permissions, capacity: capacity)

@@ -87,7 +87,7 @@ struct MqSend: OneLineErrorCommand {
     help: ArgumentHelp(
       "A created queue's permissions, in octal, less the umask (default: 600).", valueName: "octal"),
     transform: { try parseMode($0) })
-  var mode: FilePermissionsValue?
+  var mode: FilePermissions?
 
   @Option(name: .shortAndLong, help: "The messages' priority, 0 to 32767; higher is received first")
   var priority: UInt32 = 0
@@ -216,6 +216,6 @@ struct MqSend: OneLineErrorCommand {
   }
 
   private var permissions: FilePermissions {
-    mode.map { FilePermissions(rawValue: CModeT($0.rawValue)) } ?? .ownerReadWrite
+    mode ?? .ownerReadWrite
   }
 }

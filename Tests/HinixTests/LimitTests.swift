@@ -26,6 +26,7 @@ struct LimitTests {
     #expect(SystemLimits.chargedBytes(maxMessages: 10, messageSize: 8192) == 82_880)
     #expect(SystemLimits.chargedBytes(maxMessages: 1, messageSize: 1) == 97)
     #expect(SystemLimits.chargedBytes(maxMessages: .max, messageSize: .max) == .max)
+    #expect(SystemLimits.chargedBytes(maxMessages: .max, messageSize: 1) == .max)
   }
 
   @Test("More messages than msg_max: EINVAL naming msg_max with both numbers")
@@ -139,7 +140,7 @@ struct LimitTests {
 
   @Test("EMFILE from RLIMIT_NOFILE is told apart from RLIMIT_MSGQUEUE")
   func descriptorLimit() async throws {
-    await #expect(processExitsWith: .success) {
+    let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
       var limit = rlimit()
       getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
       // Fill the table up to a low limit.
@@ -152,10 +153,17 @@ struct LimitTests {
         do { held.append(try EventFd()) } catch let error as HinixError { last = error }
       }
       #expect(last?.errno == .tooManyOpenFiles)
-      #expect(last?.limit == .descriptors(limit: cap))
+      #expect(last?.limit == .descriptors(limit: cap), "\(String(describing: last))")
       let queueError = hinixError { _ = try MsgQueue("/hinix-nofile-\(getpid())", options: .exclusive, capacity: small) }
-      #expect(queueError?.limit == .descriptors(limit: cap))
+      #expect(queueError?.limit == .descriptors(limit: cap), "\(String(describing: queueError))")
+      if last?.limit != .descriptors(limit: cap) || queueError?.limit != .descriptors(limit: cap) {
+        let text = Array("cap \(cap) held \(held.count): \(String(describing: last)) / \(String(describing: queueError))\n".utf8)
+        _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+      }
       #expect(held.count > 0)
+    }
+    if let result, !result.standardErrorContent.isEmpty {
+      Issue.record("child: \(String(decoding: result.standardErrorContent, as: UTF8.self))")
     }
   }
 

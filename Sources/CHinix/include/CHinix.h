@@ -89,6 +89,25 @@ int CHinix_eventfd_write(int fd, uint64_t value);
 /// pipe2(2). `fds[0]` is the read end and `fds[1]` the write end.
 int CHinix_pipe2(int fds[2], int flags);
 
+// MARK: - epoll
+
+/// epoll(7) flags and operations.
+extern const uint32_t CHinix_EPOLLIN;
+extern const uint32_t CHinix_EPOLLOUT;
+extern const uint32_t CHinix_EPOLLET;
+extern const int CHinix_EPOLL_CTL_ADD;
+extern const int CHinix_EPOLL_CTL_MOD;
+extern const int CHinix_EPOLL_CTL_DEL;
+extern const int CHinix_EPOLL_CLOEXEC;
+/// epoll_create1(2).
+int CHinix_epoll_create1(int flags);
+/// epoll_ctl(2) with the event's mask and 64-bit data passed by value, so that
+/// callers need not know `struct epoll_event`'s packed x86-64 layout.
+int CHinix_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t data);
+/// epoll_wait(2) for up to `capacity` events, returned as parallel arrays of
+/// masks and data. Returns the number of events, or -1 with errno set.
+int CHinix_epoll_wait(int epfd, uint32_t *events, uint64_t *data, int capacity, int timeout);
+
 // MARK: - Namespaces
 
 /// CLONE_NEWIPC and CLONE_NEWNS, for CHinix_unshare.

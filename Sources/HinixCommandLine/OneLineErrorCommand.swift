@@ -10,7 +10,8 @@ import ArgumentParser
 /// ArgumentParser's own `main()` reports a usage error in three lines (the
 /// error, the usage synopsis and a pointer to `--help`), without the tool's
 /// name. A conforming command gets a `main()` that prints
-/// `tool: <what is wrong> (see 'tool --help')` instead and exits with 64, so a
+/// `tool: <what is wrong> (see 'tool --help')` instead, naming the subcommand
+/// too (`hinix mq stat: …`), and exits with 64, so a
 /// script can rely on one line per failure whatever went wrong. Help and
 /// version requests behave as ArgumentParser's do.
 ///
@@ -24,6 +25,21 @@ extension OneLineErrorCommand {
     configuration.commandName ?? String(describing: Self.self).lowercased()
   }
 
+  /// The tool's name and the subcommands named in `arguments`: `hinix mq stat`.
+  public static func commandPath(_ arguments: ArraySlice<String>) -> String {
+    var command: ParsableCommand.Type = Self.self
+    var words = [toolName]
+    for argument in arguments {
+      let next = command.configuration.subcommands.first {
+        $0.configuration.commandName == argument || $0.configuration.aliases.contains(argument)
+      }
+      guard let next, let name = next.configuration.commandName else { break }
+      command = next
+      words.append(name)
+    }
+    return words.joined(separator: " ")
+  }
+
   /// Parses the command line, runs the command, and exits: with the code
   /// `run()` threw, 64 for a usage error, or 0.
   public static func main() {
@@ -35,37 +51,12 @@ extension OneLineErrorCommand {
     } catch {
       let code = exitCode(for: error)
       if code == .success { exit(withError: error) }  // --help, --version: printed to stdout
+      let path = commandPath(CommandLine.arguments.dropFirst())
       var line =
-        "\(toolName): "
-        + message(for: error).split(whereSeparator: \.isNewline).joined(separator: " ")
-      if code == .validationFailure { line += " (see '\(toolName) --help')" }
+        "\(path): " + message(for: error).split(whereSeparator: \.isNewline).joined(separator: " ")
+      if code == .validationFailure { line += " (see '\(path) --help')" }
       StandardError.print(line)
       Glibc.exit(code.rawValue)
     }
-  }
-}
-
-/// Checks that the command-line argument Swift decoded as `argument` was valid UTF-8.
-///
-/// Swift's `CommandLine.arguments`, which ArgumentParser parses, replaces
-/// invalid UTF-8 with U+FFFD. A queue name or a message taken from such an
-/// argument would not be the bytes that were given: another queue, another
-/// message, without a word.
-///
-/// - Parameters:
-///   - argument: The argument as ArgumentParser parsed it.
-///   - label: What the argument is, such as `MESSAGE`.
-///   - advice: What to do instead.
-/// - Throws: `ValidationError` (exit status 64) if the argument was not UTF-8.
-public func validateUTF8Argument(_ argument: String, _ label: String, advice: String) throws {
-  guard argument.unicodeScalars.contains("\u{FFFD}") else { return }
-  let repaired = (1..<Int(CommandLine.argc)).contains { index in
-    guard let raw = CommandLine.unsafeArgv[index] else { return false }
-    let bytes = UnsafeRawBufferPointer(start: raw, count: strlen(raw))
-    return String(validating: bytes, as: UTF8.self) == nil
-      && String(decoding: bytes, as: UTF8.self) == argument
-  }
-  if repaired {
-    throw ValidationError("\(label) is not valid UTF-8, so it cannot be used as given; \(advice)")
   }
 }
