@@ -72,7 +72,7 @@ extension HinixError {
   }
 
   /// The error the kernel left in `errno` for `operation`.
-  static func current(_ operation: String, queueName: String? = nil) -> HinixError {
+  package static func current(_ operation: String, queueName: String? = nil) -> HinixError {
     HinixError(Errno(rawValue: systemErrno), operation: operation, queueName: queueName)
   }
 

@@ -204,7 +204,7 @@ extension SystemLimits {
 // MARK: - Reading the system
 
 /// The contents of a small file such as a `/proc` entry, or `nil`.
-func readSmallFile(_ path: String) -> String? {
+package func readSmallFile(_ path: String) -> String? {
   let fd = open(path, O_RDONLY | O_CLOEXEC)
   guard fd >= 0 else { return nil }
   defer { close(fd) }

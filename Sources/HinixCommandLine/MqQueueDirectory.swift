@@ -89,7 +89,7 @@ public enum MqQueueDirectory {
   /// The mount points of every mqueue file system in this process's mount
   /// namespace, from /proc/self/mountinfo (see proc_pid_mountinfo(5)).
   public static func mountPoints() -> [String] {
-    guard let text = mqReadSmallFile("/proc/self/mountinfo") else { return [] }
+    guard let text = readSmallFile("/proc/self/mountinfo") else { return [] }
     var points: [String] = []
     for line in text.split(separator: "\n") {
       // ID PARENT MAJ:MIN ROOT MOUNT-POINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER-OPTIONS
@@ -137,18 +137,18 @@ public enum MqQueueDirectory {
   /// See fsopen(2), fsconfig(2), fsmount(2).
   private static func detachedMount() throws -> CInt {
     let context = fsopen("mqueue", CUnsignedInt(FSOPEN_CLOEXEC))
-    guard context >= 0 else { throw HinixError.mqCurrent("fsopen(\"mqueue\")") }
+    guard context >= 0 else { throw HinixError.current("fsopen(\"mqueue\")") }
     defer { close(context) }
     guard fsconfig(context, CUnsignedInt(FSCONFIG_CMD_CREATE.rawValue), nil, nil, 0) == 0 else {
-      throw HinixError.mqCurrent("fsconfig(FSCONFIG_CMD_CREATE)")
+      throw HinixError.current("fsconfig(FSCONFIG_CMD_CREATE)")
     }
     let attributes = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC
     let mount = fsmount(context, CUnsignedInt(FSMOUNT_CLOEXEC), CUnsignedInt(attributes))
-    guard mount >= 0 else { throw HinixError.mqCurrent("fsmount") }
+    guard mount >= 0 else { throw HinixError.current("fsmount") }
     // The mount descriptor is an O_PATH one: open the directory itself to read it.
     defer { close(mount) }
     let directory = openat(mount, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard directory >= 0 else { throw HinixError.mqCurrent("openat") }
+    guard directory >= 0 else { throw HinixError.current("openat") }
     return directory
   }
 
@@ -169,15 +169,15 @@ public enum MqQueueDirectory {
         detail: "the process has \(threads.map(String.init) ?? "several") threads, and only a single-threaded process can enter a new mount namespace")
     }
     guard CHinix_unshare(CHinix_CLONE_NEWNS) == 0 else {
-      throw HinixError.mqCurrent("unshare(CLONE_NEWNS)")
+      throw HinixError.current("unshare(CLONE_NEWNS)")
     }
     guard Glibc.mount(nil, "/", nil, UInt(MS_REC | MS_PRIVATE), nil) == 0 else {
-      throw HinixError.mqCurrent("mount(\"/\", MS_REC | MS_PRIVATE)")
+      throw HinixError.current("mount(\"/\", MS_REC | MS_PRIVATE)")
     }
     let mountPoint = "/tmp"
     let flags = UInt(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
     guard Glibc.mount("mqueue", mountPoint, "mqueue", flags, nil) == 0 else {
-      throw HinixError.mqCurrent("mount(\"mqueue\", \"\(mountPoint)\")")
+      throw HinixError.current("mount(\"mqueue\", \"\(mountPoint)\")")
     }
     let directory = open(mountPoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     let openErrno = errno
@@ -197,7 +197,7 @@ public enum MqQueueDirectory {
         detail: "no mqueue file system is mounted (as root: mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue)")
     }
     let directory = open(mountPoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard directory >= 0 else { throw HinixError.mqCurrent("open(\"\(mountPoint)\")") }
+    guard directory >= 0 else { throw HinixError.current("open(\"\(mountPoint)\")") }
     return try listing(.mounted, directory: directory, mountPoint: mountPoint)
   }
 
@@ -208,7 +208,7 @@ public enum MqQueueDirectory {
     _ source: MqDirectorySource, directory: CInt, mountPoint: String? = nil
   ) throws -> MqQueueListing {
     guard let stream = fdopendir(directory) else {
-      let error = HinixError.mqCurrent("fdopendir")
+      let error = HinixError.current("fdopendir")
       close(directory)
       throw error
     }
@@ -227,7 +227,7 @@ public enum MqQueueDirectory {
     while true {
       errno = 0
       guard let entry = readdir(stream) else {
-        if errno != 0 { throw HinixError.mqCurrent("readdir") }
+        if errno != 0 { throw HinixError.current("readdir") }
         return entries
       }
       let name = withUnsafeBytes(of: entry.pointee.d_name) {
@@ -237,7 +237,7 @@ public enum MqQueueDirectory {
       var info = stat()
       guard fstatat(dirfd(stream), name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
         if errno == ENOENT { continue }
-        throw HinixError.mqCurrent("fstatat(\"\(name)\")")
+        throw HinixError.current("fstatat(\"\(name)\")")
       }
       guard let queueName = try? MsgQueueName("/" + name) else { continue }
       entries.append(
@@ -310,34 +310,11 @@ public enum MqQueueDirectory {
 
 // MARK: - Small helpers shared by the hinix mq commands
 
-extension HinixError {
-  /// The error the kernel left in `errno` for `operation`.
-  static func mqCurrent(_ operation: String, queueName: String? = nil) -> HinixError {
-    HinixError(Errno(rawValue: Glibc.errno), operation: operation, queueName: queueName)
-  }
-}
-
 /// How many threads this process has, from /proc/self/status (`Threads:`).
 func mqThreadCount() -> Int? {
-  guard let status = mqReadSmallFile("/proc/self/status") else { return nil }
+  guard let status = readSmallFile("/proc/self/status") else { return nil }
   for line in status.split(separator: "\n") where line.hasPrefix("Threads:") {
     return Int(line.dropFirst("Threads:".count).filter { !$0.isWhitespace })
   }
   return nil
-}
-
-/// The contents of a small file such as a /proc entry, or `nil` if it cannot be read.
-func mqReadSmallFile(_ path: String) -> String? {
-  let fd = open(path, O_RDONLY | O_CLOEXEC)
-  guard fd >= 0 else { return nil }
-  defer { close(fd) }
-  var bytes: [UInt8] = []
-  var chunk = [UInt8](repeating: 0, count: 4096)
-  while true {
-    let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-    if count < 0 && errno == EINTR { continue }
-    guard count > 0 else { break }
-    bytes += chunk[..<count]
-  }
-  return String(decoding: bytes, as: UTF8.self)
 }
