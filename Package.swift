@@ -10,6 +10,7 @@ let package = Package(
     .executable(name: "mqsend", targets: ["mqsend"]),
     .executable(name: "mqrecv", targets: ["mqrecv"]),
     .executable(name: "hinix", targets: ["hinix"]),
+    .executable(name: "hinix-bench", targets: ["hinix-bench"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
@@ -41,7 +42,22 @@ let package = Package(
     ),
     .executableTarget(name: "mqsend", dependencies: ["HinixCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     .executableTarget(name: "mqrecv", dependencies: ["HinixCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-    .executableTarget(name: "hinix", dependencies: ["HinixCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    .executableTarget(
+      name: "hinix",
+      dependencies: [
+        "HinixCommandLine", "HinixConformance",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    // The conformance bench: the checks, the multi-process harness, the reports.
+    .target(name: "HinixConformance", dependencies: ["Hinix", "CHinix"]),
+    // The Google Benchmark runner (C++, Debian's libbenchmark-dev) over the same shim.
+    .executableTarget(
+      name: "hinix-bench",
+      dependencies: ["CHinix"],
+      path: "Bench/Runner",
+      cxxSettings: [.unsafeFlags(["-O2"])],
+      linkerSettings: [.linkedLibrary("benchmark"), .linkedLibrary("pthread")]
+    ),
     // Counts heap allocations on the calling thread (test support, C because it interposes malloc).
     .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
     .testTarget(
@@ -51,11 +67,16 @@ let package = Package(
         .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
+    .testTarget(
+      name: "ConformanceTests",
+      dependencies: ["HinixConformance", "Hinix", "CHinix", "hinix"]
+    ),
     // Runs the built tools as a user would, through subprocesses.
     .testTarget(
       name: "ToolTests",
       dependencies: ["Hinix", "CHinix", "mqsend", "mqrecv", "hinix"]
     ),
   ],
-  swiftLanguageModes: [.v6]
+  swiftLanguageModes: [.v6],
+  cxxLanguageStandard: .cxx17
 )

@@ -1,0 +1,1 @@
+// The conformance bench: checks of the catalog against the running kernel.
