@@ -12,7 +12,7 @@ import HinixCommandLine
 struct HinixCommand: OneLineErrorCommand {
   static let configuration = CommandConfiguration(
     commandName: "hinix",
-    abstract: "Inspect and administer POSIX interprocess communication objects on Linux.",
+    abstract: "Inspect and administer POSIX interprocess communication objects on Linux, and check the kernel against the man pages.",
     discussion: """
       Exit status: 0 on success, 1 when the operation failed (one line on \
       standard error naming the call, the errno and what went wrong), 64 for \
@@ -22,7 +22,8 @@ struct HinixCommand: OneLineErrorCommand {
         hinix mq ls
         hinix mq create jobs --maxmsg 4 --msgsize 256
         hinix mq watch jobs --count 1
+        hinix conform --format json --output report.json
         hinix help mq
       """,
-    subcommands: [Mq.self])
+    subcommands: [Mq.self, Conform.self, ConformWorker.self])
 }

@@ -1,1 +1,0 @@
-// The conformance bench: checks of the catalog against the running kernel.

@@ -1,0 +1,113 @@
+// What a check sees while it runs in its worker process.
+
+import CHinix
+import Hinix
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// The calling thread's errno.
+var systemErrno: CInt { errno }
+
+/// What a running check can use: unique queue names that are removed when it
+/// ends, helper processes, and facts about the process.
+///
+/// A check runs in a worker process of its own, in a process group that the
+/// harness kills when the check's deadline passes, so a call that hangs ends
+/// with the check's failure, never a stuck run.
+public final class CheckContext: @unchecked Sendable {
+  /// The check being run.
+  public let check: Check
+  private var names: [String] = []
+  private var children: [Child] = []
+  private var serial = 0
+
+  init(check: Check) { self.check = check }
+
+  /// A queue name no other check, process or run uses; the queue is unlinked
+  /// when the check ends.
+  public func queueName(_ tag: String = "q") -> String {
+    serial += 1
+    let name = "/hxc-\(getpid())-\(tag)-\(serial)"
+    names.append(name)
+    return name
+  }
+
+  /// Creates a fresh queue of `maxMessages` × `messageSize` (small by default,
+  /// since RLIMIT_MSGQUEUE is shared by every process of the user).
+  public func makeQueue(
+    _ tag: String = "q", maxMessages: Int = 4, messageSize: Int = 64,
+    access: MsgQueue.AccessMode = .readWrite, options: MsgQueue.Options = []
+  ) throws -> MsgQueue {
+    try MsgQueue(
+      queueName(tag), access: access, options: options.union(.exclusive),
+      capacity: .init(maxMessages: maxMessages, messageSize: messageSize))
+  }
+
+  /// Starts a helper process that runs the check's role `role` with `arguments`.
+  /// It is in the check's process group, so the harness's deadline covers it.
+  public func spawn(_ role: String, arguments: [String] = []) throws -> Child {
+    guard check.roles[role] != nil else {
+      throw HarnessError("check \(check.name) has no role \(role)")
+    }
+    let child = try Child.spawnSelf(
+      ["__conform-worker", check.name, "--role", role] + arguments, newGroup: false)
+    children.append(child)
+    return child
+  }
+
+  /// Moves the calling thread into a new IPC namespace, where
+  /// /proc/sys/fs/mqueue can be changed without touching anyone else.
+  ///
+  /// - Throws: ``CheckSkipped`` when the process may not create one.
+  public func enterPrivateIPCNamespace() throws {
+    guard CHinix_unshare(CHinix_CLONE_NEWIPC) == 0 else {
+      throw CheckSkipped("needs a private IPC namespace, and unshare(CLONE_NEWIPC) failed with \(Errno(rawValue: systemErrno).symbolicName) (run as root)")
+    }
+  }
+
+  /// Writes `value` to /proc/sys/fs/mqueue/`name`; call only in a private namespace.
+  public func setSysctl(_ name: String, _ value: Int) throws {
+    let fd = open("/proc/sys/fs/mqueue/" + name, O_WRONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw HarnessError("open /proc/sys/fs/mqueue/\(name): \(Errno(rawValue: systemErrno))") }
+    defer { close(fd) }
+    let text = Array("\(value)\n".utf8)
+    let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    guard written == text.count else {
+      throw SysctlWriteError(errno: Errno(rawValue: systemErrno))
+    }
+  }
+
+  /// Removes the queues the check named and stops its helpers.
+  func finish() {
+    for name in names { _ = CHinix_mq_unlink(name) }
+    for child in children { child.kill() }
+  }
+}
+
+/// A write to /proc/sys/fs/mqueue that the kernel refused.
+public struct SysctlWriteError: Error, Sendable {
+  /// The error.
+  public var errno: Errno
+}
+
+/// What a helper process sees: its arguments, and a way to report to the check.
+public struct RoleContext: Sendable {
+  /// The arguments the check passed.
+  public var arguments: [String]
+
+  /// Writes one line to the check that started this helper.
+  public func report(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+  }
+}
+
+/// The harness failed, as opposed to the kernel.
+public struct HarnessError: Error, Sendable, CustomStringConvertible {
+  /// What went wrong.
+  public var description: String
+  /// Creates an error.
+  public init(_ description: String) { self.description = description }
+}

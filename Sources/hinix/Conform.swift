@@ -1,0 +1,171 @@
+import ArgumentParser
+import Hinix
+import HinixCommandLine
+import HinixConformance
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// `hinix conform`: checks the running kernel's POSIX message queues and
+/// eventfd against the man pages, one catalog row at a time.
+struct Conform: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "conform",
+    abstract: "Check the running kernel's message queues and eventfd against the man pages.",
+    discussion: """
+      Each check exercises one documented behaviour (a row of the conformance \
+      catalog, by its stable ID) and cites its clause. It runs in a worker \
+      process of its own, in its own process group: when a check's deadline \
+      passes, the group is killed and the check fails with "timed out", so \
+      no kernel call that hangs can hang the run.
+
+      As root, the run works in a private IPC and mount namespace: the queues \
+      it creates and the /proc/sys/fs/mqueue values it sets exist only there \
+      and vanish with the run, even if it is killed. Checks that need what \
+      this machine lacks (CAP_SYS_RESOURCE, say) are skipped with the reason. \
+      Where Linux differs from the 6.03 man pages (⚠ in the catalog), the check \
+      expects the kernel's behaviour and the report says so.
+
+      Verdicts: pass; fail (the kernel did not behave as the clause says); \
+      skip (with the reason); error (the harness itself failed). Catalog rows \
+      that no check covers yet are listed as not covered.
+
+      Exit status: 0 when nothing failed or errored, 1 when a check failed, \
+      2 on a harness error, 64 for a usage error.
+
+      EXAMPLES:
+        hinix conform
+        hinix conform --filter MQ-SEND --jobs 2
+        hinix conform --filter 'MQ-*-EINTR'
+        hinix conform --list
+        hinix conform --format junit --output conform.xml
+      """)
+
+  @Option(help: "Run only the checks with an ID that starts with this, or matches this glob (* and ?).")
+  var filter: String?
+
+  @Flag(help: "List the checks, their IDs and clauses, and the catalog rows not covered yet, without running.")
+  var list = false
+
+  @Option(help: "The report's format: text, json, tap or junit.")
+  var format: ReportFormat = .text
+
+  @Option(help: ArgumentHelp("Write the report to this file instead of standard output.", valueName: "file"))
+  var output: String?
+
+  @Option(help: "How many checks to run at once (1 to 64).")
+  var jobs: Int = 2
+
+  @Option(help: ArgumentHelp("A deadline for every check, in seconds, instead of each check's own.", valueName: "seconds"),
+    transform: { try parseTimeout($0) })
+  var timeout: Duration?
+
+  @Flag(help: "Print nothing while the checks run.")
+  var quiet = false
+
+  enum ReportFormat: String, ExpressibleByArgument, CaseIterable { case text, json, tap, junit }
+
+  func validate() throws {
+    guard (1...64).contains(jobs) else { throw ValidationError("--jobs takes 1 to 64; got \(jobs)") }
+    if let timeout, timeout <= .zero { throw ValidationError("--timeout must be more than 0 seconds") }
+    if let filter, Registry.checks(matching: filter).isEmpty {
+      throw ValidationError("no check matches --filter \(filter.debugDescription); try hinix conform --list")
+    }
+  }
+
+  func run() throws {
+    if list {
+      try emit(listing())
+      return
+    }
+    // First, while the process has one thread: the private namespaces.
+    let reason = enterPrivateNamespaces()
+    let checks = Registry.checks(matching: filter)
+    let clock = ContinuousClock()
+    let start = clock.now
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    let runner = ConformanceRunner(checks: checks, jobs: jobs, timeout: timeout)
+    let results = runner.run { result, done, total in
+      guard !quiet else { return }
+      let mark = result.verdict == "pass" ? "" : "  \(result.detail ?? "")"
+      StandardError.print("[\(done)/\(total)] \(result.ids.joined(separator: ",")) \(result.verdict)\(mark)")
+    }
+    let elapsed = start.duration(to: clock.now)
+    let report = ConformanceReport(
+      host: .current(namespaced: reason == nil, note: reason),
+      started: Double(now.tv_sec) + Double(now.tv_nsec) / 1e9,
+      seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
+      results: results, uncovered: Registry.uncoveredRows)
+    switch format {
+    case .text: try emit(report.text())
+    case .json: try emit(report.json())
+    case .tap: try emit(report.tap())
+    case .junit: try emit(report.junit())
+    }
+    if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
+  }
+
+  private func listing() throws -> String {
+    let checks = Registry.checks(matching: filter)
+    switch format {
+    case .json:
+      struct Entry: Encodable {
+        var ids: [String], source: String, clause: String, kernelDiffers: Bool, needs: [String], deadlineSeconds: Int64
+      }
+      struct Listing: Encodable {
+        var checks: [Entry]
+        var uncovered: [CatalogRow]
+        var uncoveredReason = "no check covers this row yet"
+      }
+      let entries = checks.map {
+        Entry(ids: $0.ids, source: $0.source, clause: $0.clause, kernelDiffers: $0.kernelDiffers,
+          needs: $0.needs.map(\.rawValue).sorted(), deadlineSeconds: $0.deadline.components.seconds)
+      }
+      return try jsonLine(Listing(checks: entries, uncovered: Registry.uncoveredRows)) + "\n"
+    default:
+      var out = ""
+      for check in checks {
+        out += "\(check.ids.joined(separator: ","))  [\(check.source)]\(check.kernelDiffers ? " ⚠" : "")\n    \(check.clause)\n"
+      }
+      let uncovered = Registry.uncoveredRows
+      out += "\n\(checks.count) checks covering \(Set(checks.flatMap(\.ids)).count) catalog IDs; \(uncovered.count) rows not covered yet:\n"
+      out += uncovered.map(\.id).joined(separator: " ") + "\n"
+      return out
+    }
+  }
+
+  private func emit(_ text: String) throws {
+    guard let output else {
+      StandardOutput.write(text)
+      return
+    }
+    let fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else {
+      throw failure("hinix conform", message: "cannot write \(output.debugDescription): \(Errno(rawValue: errno).description)")
+    }
+    defer { close(fd) }
+    guard StandardOutput.write(Array(text.utf8), to: fd) else {
+      throw failure("hinix conform", message: "writing \(output.debugDescription) failed: \(Errno(rawValue: errno).description)")
+    }
+  }
+}
+
+/// The hidden worker: runs one check, or one of its helper roles, in this process.
+struct ConformWorker: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "__conform-worker", abstract: "Runs one conformance check (used by hinix conform).",
+    shouldDisplay: false)
+
+  /// `CHECK` or `CHECK --role ROLE [ARGUMENT...]`, as the harness writes them.
+  @Argument(parsing: .captureForPassthrough) var words: [String] = []
+
+  func run() throws {
+    guard let check = words.first else { throw ValidationError("the worker needs a check's name") }
+    if words.count >= 3 && words[1] == "--role" {
+      ConformanceWorker.main(check: check, role: words[2], arguments: Array(words.dropFirst(3)))
+    }
+    ConformanceWorker.main(check: check, role: nil, arguments: [])
+  }
+}
