@@ -4,7 +4,9 @@
 public enum Registry {
   /// Every check, in catalog order of their first ID.
   public static let checks: [Check] = {
-    let all = messageQueueChecks + eventfdChecks + selfTestChecks
+    let all =
+      messageQueueChecks + openAndLimitChecks + transferChecks + notificationChecks + lifecycleChecks
+      + eventfdChecks + moreEventfdChecks + selfTestChecks
     let order = Dictionary(uniqueKeysWithValues: catalogRows.map { ($0.id, $0.number) })
     return all.sorted { (order[$0.ids[0]] ?? .max, $0.ids[0]) < (order[$1.ids[0]] ?? .max, $1.ids[0]) }
   }()
