@@ -67,14 +67,15 @@ let package = Package(
         .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
+    // Runs built executables as a user would, through subprocesses (test support).
+    .target(name: "ToolTestSupport", path: "Tests/ToolTestSupport"),
     .testTarget(
       name: "ConformanceTests",
-      dependencies: ["HinixConformance", "Hinix", "CHinix", "hinix"]
+      dependencies: ["HinixConformance", "Hinix", "CHinix", "ToolTestSupport", "hinix"]
     ),
-    // Runs the built tools as a user would, through subprocesses.
     .testTarget(
       name: "ToolTests",
-      dependencies: ["Hinix", "CHinix", "mqsend", "mqrecv", "hinix"]
+      dependencies: ["Hinix", "CHinix", "ToolTestSupport", "mqsend", "mqrecv", "hinix"]
     ),
   ],
   swiftLanguageModes: [.v6],

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -136,3 +137,5 @@ int CHinix_epoll_wait(int epfd, uint32_t *events, uint64_t *data, int capacity, 
   }
   return count;
 }
+
+int CHinix_set_parent_death_signal(int signo) { return prctl(PR_SET_PDEATHSIG, (unsigned long)signo, 0, 0, 0); }

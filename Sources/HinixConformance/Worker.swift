@@ -1,5 +1,6 @@
 // The worker: one check (or one of its helper roles) in a process of its own.
 
+import CHinix
 import FoundationEssentials
 import Hinix
 
@@ -24,10 +25,19 @@ struct WorkerVerdict: Codable {
 
 /// Runs inside the hidden `hinix __conform-worker` subcommand.
 public enum ConformanceWorker {
+  /// Set by `hinix conform` for its workers, which refuse to run without it:
+  /// a worker started by hand would run outside the harness's namespaces and deadlines.
+  public static let harnessVariable = "HINIX_CONFORM_HARNESS"
+
   /// Runs the check called `name`, or its helper `role`, and exits: a check
   /// prints its verdict as one JSON line and exits 0; a role exits 0 when its
   /// body returned and 1 when it threw.
   public static func main(check name: String, role: String?, arguments: [String]) -> Never {
+    // Die with the harness: a killed run leaves no worker behind, and with the
+    // last process of the run's IPC namespace gone, no queue either.
+    let parent = getppid()
+    _ = CHinix_set_parent_death_signal(SIGKILL)
+    if getppid() != parent || parent == 1 { exit(3) }
     guard let check = Registry.check(named: name) else {
       emit(WorkerVerdict(verdict: "error", detail: "no check is called \(name)"))
       exit(2)

@@ -81,6 +81,8 @@ struct Conform: ParsableCommand {
     }
     // First, while the process has one thread: the private namespaces.
     let reason = enterPrivateNamespaces()
+    // Workers run only under this harness, inside its namespaces and deadlines.
+    setenv(ConformanceWorker.harnessVariable, "\(getpid())", 1)
     let checks = Registry.checks(matching: filter)
     let clock = ContinuousClock()
     let start = clock.now
@@ -162,6 +164,9 @@ struct ConformWorker: ParsableCommand {
   @Argument(parsing: .captureForPassthrough) var words: [String] = []
 
   func run() throws {
+    guard getenv(ConformanceWorker.harnessVariable) != nil else {
+      throw ValidationError("__conform-worker is internal to hinix conform; run hinix conform --filter ID instead")
+    }
     guard let check = words.first else { throw ValidationError("the worker needs a check's name") }
     if words.count >= 3 && words[1] == "--role" {
       ConformanceWorker.main(check: check, role: words[2], arguments: Array(words.dropFirst(3)))

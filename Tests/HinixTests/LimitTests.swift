@@ -154,7 +154,9 @@ struct LimitTests {
       }
       #expect(last?.errno == .tooManyOpenFiles)
       #expect(last?.limit == .descriptors(limit: cap), "\(String(describing: last))")
-      let queueError = hinixError { _ = try MsgQueue("/hinix-nofile-\(getpid())", options: .exclusive, capacity: small) }
+      let queueName = "/hinix-nofile-\(getpid())"
+      defer { _ = CHinix_mq_unlink(queueName) }  // in case the open wrongly succeeds
+      let queueError = hinixError { _ = try MsgQueue(queueName, options: .exclusive, capacity: small) }
       #expect(queueError?.limit == .descriptors(limit: cap), "\(String(describing: queueError))")
       if last?.limit != .descriptors(limit: cap) || queueError?.limit != .descriptors(limit: cap) {
         let text = Array("cap \(cap) held \(held.count): \(String(describing: last)) / \(String(describing: queueError))\n".utf8)

@@ -9,6 +9,7 @@
 import FoundationEssentials
 import Hinix
 import Testing
+import ToolTestSupport
 
 #if canImport(Glibc)
   import Glibc

@@ -1,5 +1,6 @@
 import Hinix
 import Testing
+import ToolTestSupport
 
 #if canImport(Glibc)
   import Glibc

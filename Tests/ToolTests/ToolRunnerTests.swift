@@ -1,4 +1,5 @@
 import Testing
+import ToolTestSupport
 
 @Suite("The tool runner")
 struct ToolRunnerTests {

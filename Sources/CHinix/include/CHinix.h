@@ -113,6 +113,9 @@ int CHinix_epoll_wait(int epfd, uint32_t *events, uint64_t *data, int capacity, 
 /// CLONE_NEWIPC and CLONE_NEWNS, for CHinix_unshare.
 extern const int CHinix_CLONE_NEWIPC;
 extern const int CHinix_CLONE_NEWNS;
+/// prctl(2) PR_SET_PDEATHSIG: deliver `signo` to this process when its parent
+/// thread exits (prctl is variadic; Swift cannot call it).
+int CHinix_set_parent_death_signal(int signo);
 /// unshare(2). With CLONE_NEWIPC alone it moves only the calling thread into a
 /// new IPC namespace, so it works in a multithreaded process.
 int CHinix_unshare(int flags);

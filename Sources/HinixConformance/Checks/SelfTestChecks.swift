@@ -1,5 +1,7 @@
 // Checks that test the harness itself; they run only when named with --filter.
 
+import Hinix
+
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -12,6 +14,19 @@ let selfTestChecks: [Check] = [
     roles: ["sleeper": { _ in while true { sleep(60) } }]
   ) { context in
     _ = try context.spawn("sleeper")
+    while true { sleep(60) }
+  },
+
+  Check(
+    "SELFTEST-HOLD", source: "the harness",
+    clause: "A run killed while a check holds a queue and a changed sysctl leaves the host as it was",
+    deadline: .seconds(60)
+  ) { context in
+    let queue = try context.makeQueue("held")
+    try context.enterPrivateIPCNamespace()
+    try context.setSysctl("msg_max", 20)
+    let line = Array("SELFTEST-HOLD holding \(queue.name)\n".utf8)
+    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     while true { sleep(60) }
   },
 ]

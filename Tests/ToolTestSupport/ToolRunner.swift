@@ -5,22 +5,30 @@ import Testing
 #endif
 
 /// What a tool run produced.
-struct ToolResult: Sendable, CustomStringConvertible {
-  var status: CInt
-  var stdout: [UInt8]
-  var stderr: [UInt8]
-  var timedOut: Bool
+public struct ToolResult: Sendable, CustomStringConvertible {
+  public var status: CInt
+  public var stdout: [UInt8]
+  public var stderr: [UInt8]
+  public var timedOut: Bool
 
-  var out: String { String(decoding: stdout, as: UTF8.self) }
-  var err: String { String(decoding: stderr, as: UTF8.self) }
+  /// Creates a result.
+  public init(status: CInt, stdout: [UInt8], stderr: [UInt8], timedOut: Bool) {
+    self.status = status
+    self.stdout = stdout
+    self.stderr = stderr
+    self.timedOut = timedOut
+  }
+
+  public var out: String { String(decoding: stdout, as: UTF8.self) }
+  public var err: String { String(decoding: stderr, as: UTF8.self) }
   /// Standard error's lines, without empty ones.
-  var errorLines: [Substring] { err.split(separator: "\n") }
+  public var errorLines: [Substring] { err.split(separator: "\n") }
 
-  var description: String { "status \(status)\(timedOut ? " (timed out)" : "")\nstdout: \(out.debugDescription)\nstderr: \(err.debugDescription)" }
+  public var description: String { "status \(status)\(timedOut ? " (timed out)" : "")\nstdout: \(out.debugDescription)\nstderr: \(err.debugDescription)" }
 }
 
 /// Where standard input comes from.
-enum ToolInput: Sendable {
+public enum ToolInput: Sendable {
   /// These bytes.
   case bytes([UInt8])
   /// /dev/null.
@@ -30,7 +38,7 @@ enum ToolInput: Sendable {
 }
 
 /// The directory that holds the built executables (beside the test bundle).
-let toolDirectory: String = {
+public let toolDirectory: String = {
   var buffer = [CChar](repeating: 0, count: 4096)
   let count = readlink("/proc/self/exe", &buffer, 4095)
   let path = String(decoding: buffer[..<max(count, 0)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -40,7 +48,7 @@ let toolDirectory: String = {
 /// Runs a built tool (`mqsend`, `mqrecv`, `hinix`) with `arguments`, as a user
 /// would from a shell, and waits at most `timeout` for it; on expiry the tool
 /// is killed and the result says so.
-func run(
+public func run(
   _ tool: String, _ arguments: [String], input: ToolInput = .empty,
   timeout: Duration = .seconds(20), environment: [String: String] = [:]
 ) throws -> ToolResult {
@@ -118,9 +126,11 @@ func run(
     timedOut: timedOut)
 }
 
-struct ToolRunError: Error, CustomStringConvertible {
-  var message: String
-  var description: String { message }
+public struct ToolRunError: Error, CustomStringConvertible {
+  public var message: String
+  public var description: String { message }
+  /// Creates an error.
+  public init(message: String) { self.message = message }
 }
 
 private func readFile(_ path: String) -> [UInt8] {
@@ -144,6 +154,6 @@ private func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer
 }
 
 /// A queue name for a tool test, unique across processes and runs.
-func toolQueueName(_ tag: String) -> String {
+public func toolQueueName(_ tag: String) -> String {
   "/hinix-tool-\(getpid())-\(tag)-\(UInt32.random(in: 0 ... .max))"
 }
