@@ -1,4 +1,5 @@
-// Conformance checks; see the catalog rows each cites.
+// Checks of sending, receiving and attributes: mq_send(3), mq_receive(3),
+// mq_getattr(3), mq_setattr(3). Each cites its clause in its own words.
 
 import CHinix
 import Hinix
@@ -7,4 +8,655 @@ import Hinix
   import Glibc
 #endif
 
-let transferChecks: [Check] = []
+// MARK: - Helpers (this file only)
+
+/// A fresh raw queue of `count` × `size`, unlinked when the check ends.
+fileprivate func trQueue(
+  _ context: CheckContext, _ count: Int = 4, _ size: Int = 64, flags: CInt = O_RDWR
+) throws -> (name: String, fd: mqd_t) {
+  let name = context.queueName("t")
+  let fd = rawOpen(name, flags | O_CREAT | O_EXCL, maxMessages: count, messageSize: size)
+  guard fd >= 0 else { throw HarnessError("mq_open \(name): \(Errno(rawValue: systemErrno))") }
+  return (name, fd)
+}
+
+fileprivate func trSend(_ fd: mqd_t, _ text: String, _ priority: UInt32 = 0) throws {
+  let bytes = Array(text.utf8)
+  let result = bytes.withUnsafeBytes { CHinix_mq_send(fd, $0.baseAddress, $0.count, priority) }
+  guard result == 0 else { throw CheckFailure("mq_send(\(text.debugDescription)) failed: \(Errno(rawValue: systemErrno))") }
+}
+
+fileprivate func trReceive(_ fd: mqd_t, size: Int = 64) throws -> (text: String, priority: UInt32) {
+  var buffer = [UInt8](repeating: 0, count: size)
+  var priority: UInt32 = 0
+  let count = buffer.withUnsafeMutableBytes { CHinix_mq_receive(fd, $0.baseAddress, $0.count, &priority) }
+  guard count >= 0 else { throw CheckFailure("mq_receive failed: \(Errno(rawValue: systemErrno))") }
+  return (String(decoding: buffer[..<count], as: UTF8.self), priority)
+}
+
+fileprivate func trAttributes(_ fd: mqd_t) throws -> mq_attr {
+  var attributes = mq_attr()
+  guard CHinix_mq_getattr(fd, &attributes) == 0 else {
+    throw CheckFailure("mq_getattr failed: \(Errno(rawValue: systemErrno))")
+  }
+  return attributes
+}
+
+/// A CLOCK_REALTIME deadline `milliseconds` from now.
+fileprivate func trDeadline(_ milliseconds: Int, clock: clockid_t = CLOCK_REALTIME) -> timespec {
+  var now = timespec()
+  clock_gettime(clock, &now)
+  var nanoseconds = now.tv_nsec + (milliseconds % 1000) * 1_000_000
+  var seconds = now.tv_sec + milliseconds / 1000
+  if nanoseconds >= 1_000_000_000 { nanoseconds -= 1_000_000_000; seconds += 1 }
+  return timespec(tv_sec: seconds, tv_nsec: nanoseconds)
+}
+
+fileprivate func trElapsed(since start: ContinuousClock.Instant) -> Duration {
+  start.duration(to: ContinuousClock().now)
+}
+
+fileprivate final class TrThreadBody: @unchecked Sendable {
+  let body: () -> Void
+  init(_ body: @escaping () -> Void) { self.body = body }
+}
+
+/// Runs `body` on a new POSIX thread; join it with pthread_join.
+fileprivate func trThread(_ body: @escaping () -> Void) -> pthread_t {
+  let box = Unmanaged.passRetained(TrThreadBody(body)).toOpaque()
+  var thread = pthread_t()
+  let result = pthread_create(&thread, nil, { raw in
+    let box = Unmanaged<TrThreadBody>.fromOpaque(raw!).takeRetainedValue()
+    box.body()
+    return nil
+  }, box)
+  precondition(result == 0, "pthread_create failed")
+  return thread
+}
+
+nonisolated(unsafe) fileprivate var trSignalCount: Int32 = 0
+
+/// Installs a SIGUSR1 handler (with or without SA_RESTART), unblocks SIGUSR1 on
+/// this thread, and starts a thread that sends SIGUSR1 to this thread after
+/// `milliseconds`.
+fileprivate func trInterruptSoon(restart: Bool, after milliseconds: Int = 100) -> pthread_t {
+  var action = sigaction()
+  action.__sigaction_handler.sa_handler = { _ in trSignalCount += 1 }
+  sigemptyset(&action.sa_mask)
+  action.sa_flags = restart ? SA_RESTART : 0
+  sigaction(SIGUSR1, &action, nil)
+  var set = sigset_t()
+  sigemptyset(&set)
+  sigaddset(&set, SIGUSR1)
+  pthread_sigmask(SIG_UNBLOCK, &set, nil)
+  let target = pthread_self()
+  return trThread {
+    usleep(useconds_t(milliseconds * 1000))
+    pthread_kill(target, SIGUSR1)
+  }
+}
+
+/// Waits until `pid`'s main thread is blocked in system call `number`
+/// (mq_timedsend or mq_timedreceive), as /proc/PID/syscall shows.
+fileprivate func trWaitBlocked(_ pid: pid_t, inSyscall number: Int) throws {
+  let clock = ContinuousClock()
+  let deadline = clock.now + .seconds(5)
+  while clock.now < deadline {
+    let fd = open("/proc/\(pid)/syscall", O_RDONLY | O_CLOEXEC)
+    if fd >= 0 {
+      var buffer = [UInt8](repeating: 0, count: 256)
+      let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+      close(fd)
+      if count > 0, String(decoding: buffer[..<count], as: UTF8.self).hasPrefix("\(number) ") { return }
+    }
+    usleep(5_000)
+  }
+  throw HarnessError("process \(pid) did not block in system call \(number) within 5 s")
+}
+
+#if arch(x86_64)
+  private let trBlockedSend = 242
+  private let trBlockedReceive = 243
+#else
+  // The generic system call table (aarch64, riscv64).
+  private let trBlockedSend = 182
+  private let trBlockedReceive = 183
+#endif
+
+let transferChecks: [Check] = [
+  // MARK: mq_send
+
+  Check(
+    "MQ-SEND-BLOCK-FULL", source: "mq_send(3) DESCRIPTION",
+    clause: "On a full blocking queue, mq_send waits until another process's receive frees a slot, then succeeds",
+    needs: [.processes],
+    roles: [
+      "late-receiver": { role in
+        let fd = rawOpen(role.arguments[0], O_RDWR)
+        guard fd >= 0 else { throw HarnessError("open: \(Errno(rawValue: systemErrno))") }
+        usleep(200_000)
+        role.report(try trReceive(fd).text)
+      }
+    ]
+  ) { context in
+    let (name, fd) = try trQueue(context, 1)
+    try trSend(fd, "first")
+    let start = ContinuousClock().now
+    let child = try context.spawn("late-receiver", arguments: [name])
+    try trSend(fd, "second")
+    let elapsed = trElapsed(since: start)
+    try expect(elapsed >= .milliseconds(150), "the send to a full queue returned after \(elapsed), without waiting")
+    try expect(child.readLine() == "first", "the helper did not receive the first message")
+    try expect(try trReceive(fd).text == "second", "the blocked message was not queued")
+  },
+
+  Check(
+    "MQ-SEND-EINTR", source: "mq_send(3) ERRORS",
+    clause: "A send blocked on a full queue fails with EINTR when a handler installed without SA_RESTART runs",
+    needs: [.signals]
+  ) { context in
+    let (_, fd) = try trQueue(context, 1)
+    try trSend(fd, "full")
+    let thread = trInterruptSoon(restart: false)
+    defer { pthread_join(thread, nil) }
+    let start = ContinuousClock().now
+    var byte: UInt8 = 1
+    try expectCErrno(EINTR, "a blocked mq_send hit by a signal", Int(CHinix_mq_send(fd, &byte, 1, 0)))
+    try expect(trElapsed(since: start) >= .milliseconds(80), "mq_send returned before the signal")
+    try expect(trSignalCount == 1, "the handler ran \(trSignalCount) times")
+    try expect(try trAttributes(fd).mq_curmsgs == 1, "the interrupted send queued its message")
+  },
+
+  Check(
+    "MQ-SEND-SA_RESTART", source: "signal(7) Interruption of system calls",
+    clause: "With SA_RESTART, a send blocked on a full queue resumes after the handler and succeeds once a slot frees",
+    needs: [.signals, .processes],
+    roles: [
+      "late-receiver": { role in
+        let fd = rawOpen(role.arguments[0], O_RDWR)
+        guard fd >= 0 else { throw HarnessError("open: \(Errno(rawValue: systemErrno))") }
+        usleep(400_000)
+        role.report(try trReceive(fd).text)
+      }
+    ]
+  ) { context in
+    let (name, fd) = try trQueue(context, 1)
+    try trSend(fd, "full")
+    let child = try context.spawn("late-receiver", arguments: [name])
+    let thread = trInterruptSoon(restart: true)
+    defer { pthread_join(thread, nil) }
+    let start = ContinuousClock().now
+    try trSend(fd, "after")
+    let elapsed = trElapsed(since: start)
+    try expect(trSignalCount == 1, "the handler ran \(trSignalCount) times")
+    try expect(elapsed >= .milliseconds(250), "the send returned after \(elapsed), before the slot was freed")
+    try expect(child.readLine() == "full", "the helper did not receive")
+    try expect(try trReceive(fd).text == "after", "the restarted send's message is missing")
+  },
+
+  Check(
+    "MQ-SEND-WAITER-ORDER", source: "POSIX mq_send (open_posix_testsuite assertion 6); kernel wq_add",
+    clause: "Senders blocked on a full queue are released highest scheduling priority first, then in the order they blocked (A and B at nice 10 block first, C at nice 0 last: C is released first, then A, then B)",
+    needs: [.processes], deadline: .seconds(20),
+    roles: [
+      "sender": { role in
+        let fd = rawOpen(role.arguments[0], O_WRONLY)
+        guard fd >= 0 else { throw HarnessError("open: \(Errno(rawValue: systemErrno))") }
+        let nice = CInt(role.arguments[2])!
+        if nice != 0 { errno = 0; guard Glibc.nice(nice) == nice || errno == 0 else { throw HarnessError("nice: \(Errno(rawValue: systemErrno))") } }
+        role.report("ready")
+        try trSend(fd, role.arguments[1])
+      }
+    ]
+  ) { context in
+    let (name, fd) = try trQueue(context, 1)
+    try trSend(fd, "filler")
+    var children: [Child] = []
+    for (tag, nice) in [("A", "10"), ("B", "10"), ("C", "0")] {
+      let child = try context.spawn("sender", arguments: [name, tag, nice])
+      try expect(child.readLine() == "ready", "sender \(tag) did not start")
+      try trWaitBlocked(child.pid, inSyscall: trBlockedSend)
+      children.append(child)
+    }
+    var order: [String] = []
+    for _ in 0..<4 {
+      order.append(try trReceive(fd).text)
+      usleep(20_000)
+    }
+    for child in children { try expect(child.wait() == 0, "a sender failed") }
+    try expect(order == ["filler", "C", "A", "B"], "received in the order \(order), expected filler, C, A, B")
+  },
+
+  Check(
+    "MQ-SEND-EFAULT", source: "kernel (mq_timedsend copy_from_user)",
+    clause: "A message pointer or timeout pointer that is not mapped gives EFAULT"
+  ) { context in
+    let (_, fd) = try trQueue(context)
+    let bad = UnsafeRawPointer(bitPattern: 16)
+    try expectCErrno(EFAULT, "mq_send from an unmapped buffer", Int(CHinix_mq_send(fd, bad, 8, 0)))
+    var byte: UInt8 = 0
+    let badTime = UnsafePointer<timespec>(bitPattern: 16)
+    try expectCErrno(EFAULT, "mq_timedsend with an unmapped timeout", Int(CHinix_mq_timedsend(fd, &byte, 1, 0, badTime)))
+    try expect(try trAttributes(fd).mq_curmsgs == 0, "a faulting send queued a message")
+  },
+
+  // MARK: mq_timedsend
+
+  Check(
+    "MQ-TSEND-REALTIME", source: "mq_timedsend(3) DESCRIPTION",
+    clause: "abs_timeout is an absolute CLOCK_REALTIME time: CLOCK_MONOTONIC now + 5 s is long past, so a full queue times out at once"
+  ) { context in
+    let (_, fd) = try trQueue(context, 1)
+    try trSend(fd, "full")
+    var monotonic = trDeadline(5000, clock: CLOCK_MONOTONIC)
+    var byte: UInt8 = 0
+    let start = ContinuousClock().now
+    try expectCErrno(ETIMEDOUT, "mq_timedsend with a CLOCK_MONOTONIC-based deadline", Int(CHinix_mq_timedsend(fd, &byte, 1, 0, &monotonic)))
+    let elapsed = trElapsed(since: start)
+    try expect(elapsed < .seconds(2), "took \(elapsed): the deadline was not taken as CLOCK_REALTIME")
+  },
+
+  Check(
+    "MQ-TSEND-NONBLOCK", source: "mq_timedsend(3) DESCRIPTION",
+    clause: "With O_NONBLOCK, a full queue gives EAGAIN at once whatever the timeout"
+  ) { context in
+    let (_, fd) = try trQueue(context, 1, flags: O_RDWR | O_NONBLOCK)
+    try trSend(fd, "full")
+    var later = trDeadline(5000)
+    var byte: UInt8 = 0
+    let start = ContinuousClock().now
+    try expectCErrno(EAGAIN, "mq_timedsend on a full non-blocking queue", Int(CHinix_mq_timedsend(fd, &byte, 1, 0, &later)))
+    try expect(trElapsed(since: start) < .seconds(2), "the non-blocking timedsend waited")
+  },
+
+  Check(
+    "MQ-TSEND-EINTR", source: "mq_timedsend(3) ERRORS; signal(7)",
+    clause: "A blocked mq_timedsend fails with EINTR when a handler without SA_RESTART runs; with SA_RESTART it restarts and still times out at its original absolute deadline",
+    needs: [.signals]
+  ) { context in
+    let (_, fd) = try trQueue(context, 1)
+    try trSend(fd, "full")
+    var byte: UInt8 = 0
+    do {
+      let thread = trInterruptSoon(restart: false)
+      defer { pthread_join(thread, nil) }
+      var deadline = trDeadline(3000)
+      let start = ContinuousClock().now
+      try expectCErrno(EINTR, "an interrupted mq_timedsend", Int(CHinix_mq_timedsend(fd, &byte, 1, 0, &deadline)))
+      let elapsed = trElapsed(since: start)
+      try expect(elapsed >= .milliseconds(80) && elapsed < .milliseconds(2500), "EINTR came after \(elapsed)")
+    }
+    do {
+      let thread = trInterruptSoon(restart: true)
+      defer { pthread_join(thread, nil) }
+      var deadline = trDeadline(600)
+      let start = ContinuousClock().now
+      try expectCErrno(ETIMEDOUT, "an mq_timedsend restarted by SA_RESTART", Int(CHinix_mq_timedsend(fd, &byte, 1, 0, &deadline)))
+      let elapsed = trElapsed(since: start)
+      try expect(elapsed >= .milliseconds(595), "the restarted timedsend ended after \(elapsed), before its deadline")
+      try expect(elapsed < .seconds(3), "the restarted timedsend ended after \(elapsed), long after its deadline")
+    }
+    try expect(trSignalCount == 2, "the handler ran \(trSignalCount) times, expected 2")
+  },
+
+  // MARK: mq_receive
+
+  Check(
+    "MQ-RECV-PRIO-OUT", source: "mq_receive(3) DESCRIPTION",
+    clause: "A non-NULL msg_prio receives the message's priority; NULL is allowed"
+  ) { context in
+    let (_, fd) = try trQueue(context)
+    try trSend(fd, "a", 17)
+    try trSend(fd, "b", 3)
+    let first = try trReceive(fd)
+    try expect(first.text == "a" && first.priority == 17, "received \(first)")
+    var buffer = [UInt8](repeating: 0, count: 64)
+    let count = buffer.withUnsafeMutableBytes { CHinix_mq_receive(fd, $0.baseAddress, $0.count, nil) }
+    try expect(count == 1 && buffer[0] == UInt8(ascii: "b"), "receive with msg_prio NULL returned \(count) (\(Errno(rawValue: systemErrno)))")
+  },
+
+  Check(
+    "MQ-RECV-EMSGSIZE", "MQ-RECV-FAIL-NOT-REMOVED", source: "mq_receive(3) ERRORS; POSIX RETURN VALUE",
+    clause: "msg_len below mq_msgsize gives EMSGSIZE, even for a shorter waiting message and even on an empty non-blocking queue (before EAGAIN); the failed receive removes nothing"
+  ) { context in
+    let (name, fd) = try trQueue(context, 4, 64)
+    var buffer = [UInt8](repeating: 0, count: 63)
+    let empty = rawOpen(name, O_RDONLY | O_NONBLOCK)
+    defer { CHinix_mq_close(empty) }
+    try expectCErrno(EMSGSIZE, "a 63-byte receive on an empty non-blocking queue", buffer.withUnsafeMutableBytes { CHinix_mq_receive(empty, $0.baseAddress, $0.count, nil) })
+    try trSend(fd, "tiny", 2)
+    try expectCErrno(EMSGSIZE, "a 63-byte receive with a 4-byte message waiting", buffer.withUnsafeMutableBytes { CHinix_mq_receive(fd, $0.baseAddress, $0.count, nil) })
+    try expect(try trAttributes(fd).mq_curmsgs == 1, "the failed receive removed the message")
+    let message = try trReceive(fd)
+    try expect(message.text == "tiny" && message.priority == 2, "the message came back as \(message)")
+  },
+
+  Check(
+    "MQ-RECV-EAGAIN", source: "mq_receive(3) ERRORS",
+    clause: "An empty queue with O_NONBLOCK gives EAGAIN at once"
+  ) { context in
+    let (_, fd) = try trQueue(context, flags: O_RDWR | O_NONBLOCK)
+    var buffer = [UInt8](repeating: 0, count: 64)
+    let start = ContinuousClock().now
+    try expectCErrno(EAGAIN, "a receive from an empty non-blocking queue", buffer.withUnsafeMutableBytes { CHinix_mq_receive(fd, $0.baseAddress, $0.count, nil) })
+    try expect(trElapsed(since: start) < .seconds(1), "the non-blocking receive waited")
+  },
+
+  Check(
+    "MQ-RECV-EBADF", source: "mq_receive(3) ERRORS",
+    clause: "A bad descriptor, a descriptor that is not a queue, or a queue not open for reading gives EBADF"
+  ) { context in
+    var buffer = [UInt8](repeating: 0, count: 64)
+    func receive(_ fd: CInt) -> Int { buffer.withUnsafeMutableBytes { CHinix_mq_receive(fd, $0.baseAddress, $0.count, nil) } }
+    try expectCErrno(EBADF, "mq_receive on descriptor -1", receive(-1))
+    let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+    defer { close(null) }
+    try expectCErrno(EBADF, "mq_receive on /dev/null", receive(null))
+    let (name, fd) = try trQueue(context)
+    try trSend(fd, "x")
+    let writer = rawOpen(name, O_WRONLY)
+    defer { CHinix_mq_close(writer) }
+    try expectCErrno(EBADF, "mq_receive on an O_WRONLY descriptor", receive(writer))
+    try expect(try trAttributes(fd).mq_curmsgs == 1, "the failed receive removed the message")
+  },
+
+  Check(
+    "MQ-RECV-EINTR", source: "mq_receive(3) ERRORS",
+    clause: "A receive blocked on an empty queue fails with EINTR when a handler without SA_RESTART runs",
+    needs: [.signals]
+  ) { context in
+    let (_, fd) = try trQueue(context)
+    let thread = trInterruptSoon(restart: false)
+    defer { pthread_join(thread, nil) }
+    var buffer = [UInt8](repeating: 0, count: 64)
+    let start = ContinuousClock().now
+    try expectCErrno(EINTR, "a blocked mq_receive hit by a signal", buffer.withUnsafeMutableBytes { CHinix_mq_receive(fd, $0.baseAddress, $0.count, nil) })
+    try expect(trElapsed(since: start) >= .milliseconds(80), "mq_receive returned before the signal")
+    try expect(trSignalCount == 1, "the handler ran \(trSignalCount) times")
+  },
+
+  Check(
+    "MQ-RECV-SA_RESTART", source: "signal(7) Interruption of system calls",
+    clause: "With SA_RESTART, a receive blocked on an empty queue resumes after the handler and returns the message sent later",
+    needs: [.signals, .processes],
+    roles: [
+      "late-sender": { role in
+        let fd = rawOpen(role.arguments[0], O_WRONLY)
+        guard fd >= 0 else { throw HarnessError("open: \(Errno(rawValue: systemErrno))") }
+        usleep(400_000)
+        try trSend(fd, "late", 9)
+      }
+    ]
+  ) { context in
+    let (name, fd) = try trQueue(context)
+    let child = try context.spawn("late-sender", arguments: [name])
+    let thread = trInterruptSoon(restart: true)
+    defer { pthread_join(thread, nil) }
+    let start = ContinuousClock().now
+    let message = try trReceive(fd)
+    let elapsed = trElapsed(since: start)
+    try expect(trSignalCount == 1, "the handler ran \(trSignalCount) times")
+    try expect(message.text == "late" && message.priority == 9, "received \(message)")
+    try expect(elapsed >= .milliseconds(250), "the receive returned after \(elapsed), before the send")
+    try expect(child.wait() == 0, "the sender failed")
+  },
+
+  Check(
+    "MQ-RECV-WAITERS-FIFO", source: "POSIX mq_receive (open_posix_testsuite assertion 6); kernel wq_add",
+    clause: "Receivers of equal scheduling priority blocked on an empty queue get messages in the order they started waiting",
+    needs: [.processes], deadline: .seconds(20),
+    roles: [
+      "receiver": { role in
+        let fd = rawOpen(role.arguments[0], O_RDONLY)
+        guard fd >= 0 else { throw HarnessError("open: \(Errno(rawValue: systemErrno))") }
+        role.report("ready")
+        role.report(role.arguments[1] + (try trReceive(fd).text))
+      }
+    ]
+  ) { context in
+    let (name, fd) = try trQueue(context)
+    var children: [Child] = []
+    for index in 0..<3 {
+      let child = try context.spawn("receiver", arguments: [name, String(index)])
+      try expect(child.readLine() == "ready", "receiver \(index) did not start")
+      try trWaitBlocked(child.pid, inSyscall: trBlockedReceive)
+      children.append(child)
+    }
+    for text in ["a", "b", "c"] {
+      try trSend(fd, text)
+      usleep(20_000)
+    }
+    let pairs = children.map { $0.readLine() ?? "?" }.joined()
+    try expect(pairs == "0a1b2c", "receivers got \(pairs), expected 0a1b2c")
+  },
+
+  Check(
+    "MQ-RECV-EFAULT", source: "kernel (mq_timedreceive copy_to_user)",
+    clause: "A buffer or timeout pointer that is not mapped gives EFAULT"
+  ) { context in
+    let (_, fd) = try trQueue(context)
+    var buffer = [UInt8](repeating: 0, count: 64)
+    let badTime = UnsafePointer<timespec>(bitPattern: 16)
+    try trSend(fd, "x")
+    try expectCErrno(EFAULT, "mq_timedreceive with an unmapped timeout", buffer.withUnsafeMutableBytes { CHinix_mq_timedreceive(fd, $0.baseAddress, $0.count, nil, badTime) })
+    try expectCErrno(EFAULT, "mq_receive into an unmapped buffer", CHinix_mq_receive(fd, UnsafeMutableRawPointer(bitPattern: 16), 64, nil))
+  },
+
+  // MARK: mq_timedreceive
+
+  Check(
+    "MQ-TRECV-ETIMEDOUT", source: "mq_timedreceive(3) ERRORS",
+    clause: "On an empty blocking queue, mq_timedreceive fails with ETIMEDOUT, no earlier than its absolute deadline"
+  ) { context in
+    let (_, fd) = try trQueue(context)
+    var buffer = [UInt8](repeating: 0, count: 64)
+    var deadline = trDeadline(300)
+    let start = ContinuousClock().now
+    try expectCErrno(ETIMEDOUT, "mq_timedreceive with a 300 ms deadline", buffer.withUnsafeMutableBytes { CHinix_mq_timedreceive(fd, $0.baseAddress, $0.count, nil, &deadline) })
+    let elapsed = trElapsed(since: start)
+    try expect(elapsed >= .milliseconds(295), "timed out after \(elapsed), before the deadline")
+    try expect(elapsed < .seconds(3), "timed out after \(elapsed), long after the deadline")
+  },
+
+  Check(
+    "MQ-TRECV-EXPIRED", source: "mq_timedreceive(3) DESCRIPTION",
+    clause: "On an empty queue with a deadline already past, mq_timedreceive returns ETIMEDOUT at once"
+  ) { context in
+    let (_, fd) = try trQueue(context)
+    var buffer = [UInt8](repeating: 0, count: 64)
+    var past = timespec(tv_sec: 1, tv_nsec: 0)
+    let start = ContinuousClock().now
+    try expectCErrno(ETIMEDOUT, "mq_timedreceive with a past deadline", buffer.withUnsafeMutableBytes { CHinix_mq_timedreceive(fd, $0.baseAddress, $0.count, nil, &past) })
+    try expect(trElapsed(since: start) < .seconds(1), "the expired timedreceive waited")
+  },
+
+  Check(
+    "MQ-TRECV-AVAILABLE", source: "POSIX mq_timedreceive (open_posix_testsuite assertion 10)",
+    clause: "With a message waiting, mq_timedreceive succeeds even when the deadline has passed"
+  ) { context in
+    let (_, fd) = try trQueue(context)
+    try trSend(fd, "here", 4)
+    var buffer = [UInt8](repeating: 0, count: 64)
+    var past = timespec(tv_sec: 1, tv_nsec: 0)
+    var priority: UInt32 = 0
+    let count = buffer.withUnsafeMutableBytes { CHinix_mq_timedreceive(fd, $0.baseAddress, $0.count, &priority, &past) }
+    try expect(count == 4 && priority == 4 && buffer[..<4] == Array("here".utf8)[...], "mq_timedreceive returned \(count) (\(Errno(rawValue: systemErrno)))")
+  },
+
+  Check(
+    "MQ-TRECV-EINVAL-TS", source: "mq_timedreceive(3) ERRORS",
+    clause: "A deadline with tv_nsec outside 0 ..< 1e9 fails with EINVAL, which Linux reports even when a message is waiting",
+    kernelDiffers: true
+  ) { context in
+    let (_, fd) = try trQueue(context)
+    try trSend(fd, "waiting")
+    var buffer = [UInt8](repeating: 0, count: 64)
+    for nanoseconds in [-1, 1_000_000_000] {
+      var time = trDeadline(1000)
+      time.tv_nsec = nanoseconds
+      try expectCErrno(EINVAL, "mq_timedreceive with tv_nsec \(nanoseconds) and a message waiting", buffer.withUnsafeMutableBytes { CHinix_mq_timedreceive(fd, $0.baseAddress, $0.count, nil, &time) })
+    }
+    try expect(try trAttributes(fd).mq_curmsgs == 1, "the failed receive removed the message")
+  },
+
+  Check(
+    "MQ-TRECV-REALTIME", source: "mq_timedreceive(3) DESCRIPTION",
+    clause: "abs_timeout is an absolute CLOCK_REALTIME time: CLOCK_MONOTONIC now + 5 s is long past, so an empty queue times out at once"
+  ) { context in
+    let (_, fd) = try trQueue(context)
+    var buffer = [UInt8](repeating: 0, count: 64)
+    var monotonic = trDeadline(5000, clock: CLOCK_MONOTONIC)
+    let start = ContinuousClock().now
+    try expectCErrno(ETIMEDOUT, "mq_timedreceive with a CLOCK_MONOTONIC-based deadline", buffer.withUnsafeMutableBytes { CHinix_mq_timedreceive(fd, $0.baseAddress, $0.count, nil, &monotonic) })
+    let elapsed = trElapsed(since: start)
+    try expect(elapsed < .seconds(2), "took \(elapsed): the deadline was not taken as CLOCK_REALTIME")
+  },
+
+  Check(
+    "MQ-TRECV-NONBLOCK", source: "mq_timedreceive(3) DESCRIPTION",
+    clause: "With O_NONBLOCK, an empty queue gives EAGAIN at once whatever the timeout"
+  ) { context in
+    let (_, fd) = try trQueue(context, flags: O_RDWR | O_NONBLOCK)
+    var buffer = [UInt8](repeating: 0, count: 64)
+    var later = trDeadline(5000)
+    let start = ContinuousClock().now
+    try expectCErrno(EAGAIN, "mq_timedreceive on an empty non-blocking queue", buffer.withUnsafeMutableBytes { CHinix_mq_timedreceive(fd, $0.baseAddress, $0.count, nil, &later) })
+    try expect(trElapsed(since: start) < .seconds(2), "the non-blocking timedreceive waited")
+  },
+
+  Check(
+    "MQ-TRECV-EINTR", source: "mq_timedreceive(3) ERRORS",
+    clause: "A blocked mq_timedreceive fails with EINTR, before its deadline, when a handler without SA_RESTART runs",
+    needs: [.signals]
+  ) { context in
+    let (_, fd) = try trQueue(context)
+    let thread = trInterruptSoon(restart: false)
+    defer { pthread_join(thread, nil) }
+    var buffer = [UInt8](repeating: 0, count: 64)
+    var deadline = trDeadline(3000)
+    let start = ContinuousClock().now
+    try expectCErrno(EINTR, "an interrupted mq_timedreceive", buffer.withUnsafeMutableBytes { CHinix_mq_timedreceive(fd, $0.baseAddress, $0.count, nil, &deadline) })
+    let elapsed = trElapsed(since: start)
+    try expect(elapsed >= .milliseconds(80) && elapsed < .milliseconds(2500), "EINTR came after \(elapsed)")
+    try expect(trSignalCount == 1, "the handler ran \(trSignalCount) times")
+  },
+
+  // MARK: mq_getattr and mq_setattr
+
+  Check(
+    "MQ-GETATTR-FIELDS", "MQ-GETATTR-CURMSGS", source: "mq_getattr(3) DESCRIPTION",
+    clause: "mq_getattr reports mq_flags (0 or O_NONBLOCK only), mq_maxmsg, mq_msgsize and mq_curmsgs, the number of messages queued now"
+  ) { context in
+    let (name, fd) = try trQueue(context, 5, 100)
+    var attributes = try trAttributes(fd)
+    try expect(attributes.mq_flags == 0 && attributes.mq_maxmsg == 5 && attributes.mq_msgsize == 100 && attributes.mq_curmsgs == 0,
+      "got flags \(attributes.mq_flags), \(attributes.mq_maxmsg) × \(attributes.mq_msgsize), \(attributes.mq_curmsgs) queued")
+    let nonBlocking = rawOpen(name, O_RDONLY | O_NONBLOCK)
+    defer { CHinix_mq_close(nonBlocking) }
+    let flags = try trAttributes(nonBlocking).mq_flags
+    try expect(flags == Int(O_NONBLOCK), "an O_NONBLOCK descriptor reports mq_flags \(String(flags, radix: 8)) (octal)")
+    for text in ["a", "b", "c"] { try trSend(fd, text) }
+    attributes = try trAttributes(fd)
+    try expect(attributes.mq_curmsgs == 3, "mq_curmsgs is \(attributes.mq_curmsgs) after 3 sends")
+    _ = try trReceive(fd, size: 100)
+    try expect(try trAttributes(nonBlocking).mq_curmsgs == 2, "mq_curmsgs is not 2 after a receive")
+  },
+
+  Check(
+    "MQ-GETATTR-EBADF", source: "mq_getattr(3) ERRORS",
+    clause: "A bad descriptor, or one that is not a queue, gives EBADF"
+  ) { _ in
+    var attributes = mq_attr()
+    try expectCErrno(EBADF, "mq_getattr on descriptor -1", Int(CHinix_mq_getattr(-1, &attributes)))
+    let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+    defer { close(null) }
+    try expectCErrno(EBADF, "mq_getattr on /dev/null", Int(CHinix_mq_getattr(null, &attributes)))
+  },
+
+  Check(
+    "MQ-SETATTR-NONBLOCK", "MQ-SETATTR-OLDATTR", source: "mq_setattr(3) DESCRIPTION",
+    clause: "Only O_NONBLOCK in mq_flags changes (maxmsg, msgsize and curmsgs are ignored); oldattr receives the attributes as mq_getattr reported them before"
+  ) { context in
+    let (_, fd) = try trQueue(context, 3, 40)
+    try trSend(fd, "m")
+    let before = try trAttributes(fd)
+    var new = mq_attr()
+    new.mq_flags = Int(O_NONBLOCK)
+    new.mq_maxmsg = 9
+    new.mq_msgsize = 999
+    new.mq_curmsgs = 7
+    var old = mq_attr()
+    try expect(CHinix_mq_setattr(fd, &new, &old) == 0, "mq_setattr failed: \(Errno(rawValue: systemErrno))")
+    try expect(old.mq_flags == before.mq_flags && old.mq_maxmsg == before.mq_maxmsg && old.mq_msgsize == before.mq_msgsize && old.mq_curmsgs == before.mq_curmsgs,
+      "oldattr is \(old.mq_flags)/\(old.mq_maxmsg)/\(old.mq_msgsize)/\(old.mq_curmsgs), mq_getattr said \(before.mq_flags)/\(before.mq_maxmsg)/\(before.mq_msgsize)/\(before.mq_curmsgs)")
+    var after = try trAttributes(fd)
+    try expect(after.mq_flags == Int(O_NONBLOCK) && after.mq_maxmsg == 3 && after.mq_msgsize == 40 && after.mq_curmsgs == 1,
+      "after setattr: flags \(after.mq_flags), \(after.mq_maxmsg) × \(after.mq_msgsize), \(after.mq_curmsgs) queued")
+    new.mq_flags = 0
+    try expect(CHinix_mq_setattr(fd, &new, &old) == 0, "clearing O_NONBLOCK failed: \(Errno(rawValue: systemErrno))")
+    try expect(old.mq_flags == Int(O_NONBLOCK), "oldattr did not report O_NONBLOCK")
+    after = try trAttributes(fd)
+    try expect(after.mq_flags == 0, "O_NONBLOCK was not cleared")
+    try expect(CHinix_mq_setattr(fd, &new, nil) == 0, "mq_setattr with oldattr NULL failed: \(Errno(rawValue: systemErrno))")
+  },
+
+  Check(
+    "MQ-SETATTR-EINVAL", source: "mq_setattr(3) ERRORS",
+    clause: "mq_flags with any bit other than O_NONBLOCK gives EINVAL and changes nothing; the flags are checked before the descriptor"
+  ) { context in
+    let (_, fd) = try trQueue(context)
+    for flags in [Int(O_APPEND), Int(O_NONBLOCK | O_APPEND), Int(O_CLOEXEC), 1] {
+      var new = mq_attr()
+      new.mq_flags = flags
+      try expectCErrno(EINVAL, "mq_setattr with mq_flags 0o\(String(flags, radix: 8))", Int(CHinix_mq_setattr(fd, &new, nil)))
+      try expect(try trAttributes(fd).mq_flags == 0, "the failed mq_setattr changed mq_flags")
+      try expectCErrno(EINVAL, "mq_setattr on descriptor -1 with mq_flags 0o\(String(flags, radix: 8))", Int(CHinix_mq_setattr(-1, &new, nil)))
+    }
+  },
+
+  Check(
+    "MQ-SETATTR-EBADF", source: "mq_setattr(3) ERRORS",
+    clause: "A bad descriptor, or one that is not a queue, gives EBADF"
+  ) { _ in
+    var new = mq_attr()
+    new.mq_flags = Int(O_NONBLOCK)
+    try expectCErrno(EBADF, "mq_setattr on descriptor -1", Int(CHinix_mq_setattr(-1, &new, nil)))
+    let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+    defer { close(null) }
+    try expectCErrno(EBADF, "mq_setattr on /dev/null", Int(CHinix_mq_setattr(null, &new, nil)))
+  },
+
+  Check(
+    "MQ-SETATTR-PER-DESC", source: "mq_getattr(3); open(2)",
+    clause: "O_NONBLOCK belongs to the open description: another mq_open of the same queue keeps mq_flags 0"
+  ) { context in
+    let (name, fd) = try trQueue(context)
+    var new = mq_attr()
+    new.mq_flags = Int(O_NONBLOCK)
+    try expect(CHinix_mq_setattr(fd, &new, nil) == 0, "mq_setattr failed: \(Errno(rawValue: systemErrno))")
+    let second = rawOpen(name, O_RDWR)
+    defer { CHinix_mq_close(second) }
+    try expect(second >= 0, "the second mq_open failed")
+    try expect(try trAttributes(second).mq_flags == 0, "the second descriptor reports O_NONBLOCK")
+    try expect(try trAttributes(fd).mq_flags == Int(O_NONBLOCK), "the first descriptor lost O_NONBLOCK")
+  },
+
+  Check(
+    "MQ-SETATTR-FCNTL", source: "kernel (Linux: the mqd is a file descriptor)",
+    clause: "O_NONBLOCK set by mq_setattr is the file status flag fcntl sees (F_GETFL 0x802 for a queue opened O_RDWR without O_CLOEXEC), and fcntl(F_SETFL) changes mq_flags",
+    kernelDiffers: true
+  ) { context in
+    let fd = CHinix_mq_open_attr(context.queueName("fcntl"), O_RDWR | O_CREAT | O_EXCL, 0o600, 4, 64)
+    try expect(fd >= 0, "mq_open failed: \(Errno(rawValue: systemErrno))")
+    defer { CHinix_mq_close(fd) }
+    var new = mq_attr()
+    new.mq_flags = Int(O_NONBLOCK)
+    try expect(CHinix_mq_setattr(fd, &new, nil) == 0, "mq_setattr failed: \(Errno(rawValue: systemErrno))")
+    let status = fcntl(fd, F_GETFL)
+    try expect(status == O_RDWR | O_NONBLOCK, "F_GETFL is 0x\(String(status, radix: 16)) after mq_setattr, expected 0x802")
+    try expect(fcntl(fd, F_SETFL, O_RDWR) == 0, "F_SETFL failed")
+    try expect(try trAttributes(fd).mq_flags == 0, "fcntl did not clear mq_flags")
+    try expect(fcntl(fd, F_SETFL, O_RDWR | O_NONBLOCK) == 0, "F_SETFL failed")
+    try expect(try trAttributes(fd).mq_flags == Int(O_NONBLOCK), "fcntl did not set mq_flags")
+  },
+]
