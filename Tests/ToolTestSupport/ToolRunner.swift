@@ -52,7 +52,15 @@ public func run(
   _ tool: String, _ arguments: [String], input: ToolInput = .empty,
   timeout: Duration = .seconds(20), environment: [String: String] = [:]
 ) throws -> ToolResult {
-  let path = toolDirectory + "/" + tool
+  try runExecutable(
+    toolDirectory + "/" + tool, arguments, input: input, timeout: timeout, environment: environment)
+}
+
+/// Runs the executable at `path` (an absolute path) as ``run(_:_:input:timeout:environment:)`` does.
+public func runExecutable(
+  _ path: String, _ arguments: [String], input: ToolInput = .empty,
+  timeout: Duration = .seconds(20), environment: [String: String] = [:]
+) throws -> ToolResult {
   let scratch = "/tmp/hinix-tooltest-\(getpid())-\(UInt64.random(in: 0 ... .max))"
   precondition(mkdir(scratch, 0o700) == 0)
   defer {
@@ -91,8 +99,9 @@ public func run(
   posix_spawnattr_setsigdefault(&attributes, &all)
   posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
-  var env = ["PATH=/usr/bin:/bin", "LANG=C.UTF-8"]
-  for (key, value) in environment { env.append("\(key)=\(value)") }
+  // `environment` overrides the defaults rather than adding a second entry.
+  let variables = ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"].merging(environment) { $1 }
+  let env = variables.map { "\($0.key)=\($0.value)" }
   let argv = [path] + arguments
   var pid: pid_t = 0
   let spawned = withCStrings(argv) { argvPointers in
