@@ -11,6 +11,8 @@ let package = Package(
     .executable(name: "mqrecv", targets: ["mqrecv"]),
     .executable(name: "hinix", targets: ["hinix"]),
     .executable(name: "hinix-bench", targets: ["hinix-bench"]),
+    // The LD_PRELOAD fault library the conformance tests load into `hinix conform` (test support).
+    .library(name: "HinixFaults", type: .dynamic, targets: ["CHinixFaults"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
@@ -60,6 +62,9 @@ let package = Package(
     ),
     // Counts heap allocations on the calling thread (test support, C because it interposes malloc).
     .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
+    // Breaks one documented mq_*/eventfd behaviour, chosen by HINIX_FAULT (test support,
+    // LD_PRELOAD only: no target depends on it, so nothing links it in).
+    .target(name: "CHinixFaults", path: "Tests/CHinixFaults"),
     .testTarget(
       name: "HinixTests",
       dependencies: [

@@ -6,7 +6,7 @@ public enum Registry {
   public static let checks: [Check] = {
     let all =
       messageQueueChecks + openAndLimitChecks + transferChecks + notificationChecks + lifecycleChecks
-      + eventfdChecks + moreEventfdChecks + selfTestChecks
+      + eventfdChecks + moreEventfdChecks + stressChecks + selfTestChecks
     let order = Dictionary(uniqueKeysWithValues: catalogRows.map { ($0.id, $0.number) })
     return all.sorted { (order[$0.ids[0]] ?? .max, $0.ids[0]) < (order[$1.ids[0]] ?? .max, $1.ids[0]) }
   }()
