@@ -10,37 +10,6 @@ import Hinix
 
 // MARK: - Helpers (this file only)
 
-/// A fresh raw queue of `count` × `size`, unlinked when the check ends.
-fileprivate func lcQueue(
-  _ context: CheckContext, _ count: Int = 4, _ size: Int = 64, mode: mode_t = 0o600
-) throws -> (name: String, fd: mqd_t) {
-  let name = context.queueName("l")
-  let fd = CHinix_mq_open_attr(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode, count, size)
-  guard fd >= 0 else { throw HarnessError("mq_open \(name): \(Errno(rawValue: systemErrno))") }
-  return (name, fd)
-}
-
-fileprivate func lcSend(_ fd: mqd_t, _ text: String, _ priority: UInt32 = 0) throws {
-  let bytes = Array(text.utf8)
-  let result = bytes.withUnsafeBytes { CHinix_mq_send(fd, $0.baseAddress, $0.count, priority) }
-  guard result == 0 else { throw CheckFailure("mq_send(\(text.debugDescription)) failed: \(Errno(rawValue: systemErrno))") }
-}
-
-fileprivate func lcReceive(_ fd: mqd_t, size: Int = 64) throws -> String {
-  var buffer = [UInt8](repeating: 0, count: size)
-  let count = buffer.withUnsafeMutableBytes { CHinix_mq_receive(fd, $0.baseAddress, $0.count, nil) }
-  guard count >= 0 else { throw CheckFailure("mq_receive failed: \(Errno(rawValue: systemErrno))") }
-  return String(decoding: buffer[..<count], as: UTF8.self)
-}
-
-fileprivate func lcAttributes(_ fd: mqd_t) throws -> mq_attr {
-  var attributes = mq_attr()
-  guard CHinix_mq_getattr(fd, &attributes) == 0 else {
-    throw CheckFailure("mq_getattr failed: \(Errno(rawValue: systemErrno))")
-  }
-  return attributes
-}
-
 /// NOTIFY_PID from the status line that read(2) on a queue descriptor returns.
 fileprivate func lcNotifyPID(_ fd: mqd_t) throws -> Int {
   var buffer = [UInt8](repeating: 0, count: 128)
@@ -53,13 +22,6 @@ fileprivate func lcNotifyPID(_ fd: mqd_t) throws -> Int {
   return pid
 }
 
-fileprivate func lcLink(_ path: String) -> String? {
-  var buffer = [CChar](repeating: 0, count: 512)
-  let count = readlink(path, &buffer, buffer.count - 1)
-  guard count >= 0 else { return nil }
-  return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
-
 let lifecycleChecks: [Check] = [
   Check(
     "MQ-OV-FORK-INHERIT", "MQ-OV-FORK-SHARED-FLAGS", source: "mq_overview(7) DESCRIPTION",
@@ -68,8 +30,8 @@ let lifecycleChecks: [Check] = [
     roles: [
       "inheritor": { role in
         let fd = CInt(role.arguments[0])!
-        let got = try lcReceive(fd)
-        try lcSend(fd, "pong:" + got, 6)
+        let got = try rawReceiveText(fd)
+        try rawSend(fd, "pong:" + got, 6)
         var new = mq_attr()
         new.mq_flags = Int(O_NONBLOCK)
         guard CHinix_mq_setattr(fd, &new, nil) == 0 else { throw HarnessError("mq_setattr: \(Errno(rawValue: systemErrno))") }
@@ -77,18 +39,18 @@ let lifecycleChecks: [Check] = [
       }
     ]
   ) { context in
-    let (_, fd) = try lcQueue(context)
+    let (_, fd) = try rawQueue(context)
     defer { CHinix_mq_close(fd) }
     let inheritable = fcntl(fd, F_DUPFD, 20)
     try expect(inheritable >= 0, "F_DUPFD failed: \(Errno(rawValue: systemErrno))")
     defer { close(inheritable) }
-    try lcSend(fd, "ping")
+    try rawSend(fd, "ping")
     let child = try context.spawn("inheritor", arguments: [String(inheritable)])
     close(inheritable)
     try expect(child.readLine() == "done", "the child could not use the inherited descriptor")
     try expect(child.wait() == 0, "the child failed")
-    try expect(try lcReceive(fd) == "pong:ping", "the child's reply did not arrive")
-    try expect(try lcAttributes(fd).mq_flags == Int(O_NONBLOCK), "the child's mq_setattr(O_NONBLOCK) is not visible in the parent")
+    try expect(try rawReceiveText(fd) == "pong:ping", "the child's reply did not arrive")
+    try expect(try rawAttributes(fd).mq_flags == Int(O_NONBLOCK), "the child's mq_setattr(O_NONBLOCK) is not visible in the parent")
   },
 
   Check(
@@ -99,7 +61,7 @@ let lifecycleChecks: [Check] = [
       "creator": { role in
         let fd = CHinix_mq_open_attr(role.arguments[0], O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600, 3, 32)
         guard fd >= 0 else { throw HarnessError("mq_open: \(Errno(rawValue: systemErrno))") }
-        try lcSend(fd, "left behind", 5)
+        try rawSend(fd, "left behind", 5)
         CHinix_mq_close(fd)
       }
     ]
@@ -110,9 +72,9 @@ let lifecycleChecks: [Check] = [
     let fd = CHinix_mq_open(name, O_RDWR | O_CLOEXEC, 0, nil)
     try expect(fd >= 0, "the queue did not outlive its creator: \(Errno(rawValue: systemErrno))")
     defer { CHinix_mq_close(fd) }
-    let attributes = try lcAttributes(fd)
+    let attributes = try rawAttributes(fd)
     try expect(attributes.mq_maxmsg == 3 && attributes.mq_msgsize == 32 && attributes.mq_curmsgs == 1, "the queue is \(attributes.mq_maxmsg) × \(attributes.mq_msgsize) with \(attributes.mq_curmsgs) queued")
-    try expect(try lcReceive(fd) == "left behind", "the message did not survive")
+    try expect(try rawReceiveText(fd) == "left behind", "the message did not survive")
   },
 
   // MARK: mq_unlink
@@ -121,7 +83,7 @@ let lifecycleChecks: [Check] = [
     "MQ-UNLINK-OK", source: "mq_unlink(3) DESCRIPTION, RETURN VALUE",
     clause: "mq_unlink returns 0 and the name is gone at once: mq_open without O_CREAT gives ENOENT"
   ) { context in
-    let (name, fd) = try lcQueue(context)
+    let (name, fd) = try rawQueue(context)
     CHinix_mq_close(fd)
     try expect(CHinix_mq_unlink(name) == 0, "mq_unlink failed: \(Errno(rawValue: systemErrno))")
     try expectCErrno(ENOENT, "mq_open after mq_unlink", Int(CHinix_mq_open(name, O_RDWR | O_CLOEXEC, 0, nil)))
@@ -136,40 +98,40 @@ let lifecycleChecks: [Check] = [
         let fd = CHinix_mq_open(role.arguments[0], O_RDWR | O_CLOEXEC, 0, nil)
         guard fd >= 0 else { throw HarnessError("mq_open: \(Errno(rawValue: systemErrno))") }
         role.report("open")
-        let first = try lcReceive(fd)
-        let second = try lcReceive(fd)
-        try lcSend(fd, "reply:" + first + "+" + second)
+        let first = try rawReceiveText(fd)
+        let second = try rawReceiveText(fd)
+        try rawSend(fd, "reply:" + first + "+" + second)
       }
     ]
   ) { context in
-    let (name, fd) = try lcQueue(context)
+    let (name, fd) = try rawQueue(context)
     defer { CHinix_mq_close(fd) }
-    try lcSend(fd, "before", 2)
+    try rawSend(fd, "before", 2)
     let child = try context.spawn("holder", arguments: [name])
     try expect(child.readLine() == "open", "the helper did not open the queue")
     try expect(CHinix_mq_unlink(name) == 0, "mq_unlink failed: \(Errno(rawValue: systemErrno))")
     try expectCErrno(ENOENT, "mq_open of the unlinked name", Int(CHinix_mq_open(name, O_RDWR | O_CLOEXEC, 0, nil)))
-    try lcSend(fd, "after", 1)
+    try rawSend(fd, "after", 1)
     try expect(child.wait() == 0, "the helper could not use the unlinked queue")
-    try expect(try lcReceive(fd) == "reply:before+after", "the unlinked queue did not carry the helper's reply")
+    try expect(try rawReceiveText(fd) == "reply:before+after", "the unlinked queue did not carry the helper's reply")
   },
 
   Check(
     "MQ-UNLINK-RECREATE", source: "Linux (POSIX allows mq_open to fail here)",
     clause: "While an unlinked queue is still open, its name can be created again (O_CREAT | O_EXCL); the new queue is separate and empty"
   ) { context in
-    let (name, old) = try lcQueue(context)
+    let (name, old) = try rawQueue(context)
     defer { CHinix_mq_close(old) }
-    try lcSend(old, "old")
+    try rawSend(old, "old")
     try expect(CHinix_mq_unlink(name) == 0, "mq_unlink failed")
     let new = CHinix_mq_open_attr(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600, 2, 16)
     try expect(new >= 0, "re-creating the unlinked name failed: \(Errno(rawValue: systemErrno))")
     defer { CHinix_mq_close(new) }
-    let attributes = try lcAttributes(new)
+    let attributes = try rawAttributes(new)
     try expect(attributes.mq_curmsgs == 0 && attributes.mq_maxmsg == 2, "the new queue has \(attributes.mq_curmsgs) messages, maxmsg \(attributes.mq_maxmsg)")
-    try lcSend(new, "new")
-    try expect(try lcAttributes(old).mq_curmsgs == 1, "a send to the new queue reached the old one")
-    try expect(try lcReceive(old) == "old" && (try lcReceive(new, size: 16)) == "new", "the two queues' messages are mixed up")
+    try rawSend(new, "new")
+    try expect(try rawAttributes(old).mq_curmsgs == 1, "a send to the new queue reached the old one")
+    try expect(try rawReceiveText(old) == "old" && (try rawReceiveText(new, size: 16)) == "new", "the two queues' messages are mixed up")
   },
 
   Check(
@@ -183,21 +145,21 @@ let lifecycleChecks: [Check] = [
         role.report(CHinix_mq_unlink(name) == 0 ? "unlinked" : Errno(rawValue: systemErrno).symbolicName)
         let fd = CHinix_mq_open(name, O_WRONLY | O_CLOEXEC, 0, nil)
         guard fd >= 0 else { role.report("open: \(Errno(rawValue: systemErrno).symbolicName)"); return }
-        try lcSend(fd, "still here")
+        try rawSend(fd, "still here")
         role.report("sent")
       }
     ]
   ) { context in
     guard getuid() == 0 else { throw CheckSkipped("needs real root to switch to a second uid") }
     umask(0)
-    let (name, fd) = try lcQueue(context, mode: 0o666)
+    let (name, fd) = try rawQueue(context, mode: 0o666)
     defer { CHinix_mq_close(fd) }
     let child = try context.spawn("intruder", arguments: [name])
     let unlinkResult = child.readLine() ?? "no answer"
     try expect(unlinkResult == "EACCES", "another uid's mq_unlink: expected EACCES, got \(unlinkResult)")
     let sendResult = child.readLine() ?? "no answer"
     try expect(sendResult == "sent", "after the failed unlink the queue was not usable: \(sendResult)")
-    try expect(try lcReceive(fd) == "still here", "the message sent after the failed unlink is missing")
+    try expect(try rawReceiveText(fd) == "still here", "the message sent after the failed unlink is missing")
     try expect(CHinix_mq_unlink(name) == 0, "the owner could not unlink: \(Errno(rawValue: systemErrno))")
     try expectCErrno(ENOENT, "mq_open after the owner's unlink", Int(CHinix_mq_open(name, O_RDWR | O_CLOEXEC, 0, nil)))
   },
@@ -230,7 +192,7 @@ let lifecycleChecks: [Check] = [
     "MQ-CLOSE-OK", source: "mq_close(3) RETURN VALUE",
     clause: "mq_close of an open queue descriptor returns 0"
   ) { context in
-    let (_, fd) = try lcQueue(context)
+    let (_, fd) = try rawQueue(context)
     try expect(CHinix_mq_close(fd) == 0, "mq_close failed: \(Errno(rawValue: systemErrno))")
   },
 
@@ -239,7 +201,7 @@ let lifecycleChecks: [Check] = [
     clause: "A bad descriptor or a second close gives EBADF, and after close every mq_* call on that value gives EBADF"
   ) { context in
     try expectCErrno(EBADF, "mq_close(-1)", Int(CHinix_mq_close(-1)))
-    let (_, fd) = try lcQueue(context)
+    let (_, fd) = try rawQueue(context)
     try expect(CHinix_mq_close(fd) == 0, "mq_close failed")
     var buffer = [UInt8](repeating: 0, count: 64)
     var attributes = mq_attr()
@@ -261,18 +223,18 @@ let lifecycleChecks: [Check] = [
         guard fd >= 0 else { throw HarnessError("mq_open: \(Errno(rawValue: systemErrno))") }
         guard CHinix_mq_notify_none(fd) == 0 else { throw HarnessError("mq_notify: \(Errno(rawValue: systemErrno))") }
         role.report("registered")
-        _ = try lcReceive(fd)
+        _ = try rawReceiveText(fd)
         // Exits without closing: termination must close the descriptor.
       }
     ]
   ) { context in
-    let (name, fd) = try lcQueue(context)
+    let (name, fd) = try rawQueue(context)
     defer { CHinix_mq_close(fd) }
     let child = try context.spawn("registrant", arguments: [name])
     try expect(child.readLine() == "registered", "the helper did not register")
     try expect(try lcNotifyPID(fd) == Int(child.pid), "NOTIFY_PID is not the helper's PID while it runs")
     try expectCErrno(EBUSY, "registering while the helper is registered", Int(CHinix_mq_notify_none(fd)))
-    try lcSend(fd, "exit now")
+    try rawSend(fd, "exit now")
     try expect(child.wait() == 0, "the helper failed")
     try expect(try lcNotifyPID(fd) == 0, "the registration survived the helper's exit")
     try expect(CHinix_mq_notify_none(fd) == 0, "registering after the helper's exit failed: \(Errno(rawValue: systemErrno))")
@@ -287,15 +249,15 @@ let lifecycleChecks: [Check] = [
         let needle = role.arguments[0]
         var found: [String] = []
         for fd in 0..<1024 {
-          if let link = lcLink("/proc/self/fd/\(fd)"), link.contains(needle) { found.append(String(fd)) }
+          if let link = linkTarget("/proc/self/fd/\(fd)"), link.contains(needle) { found.append(String(fd)) }
         }
         role.report("fds:" + found.joined(separator: ","))
       }
     ]
   ) { context in
-    let (name, fd) = try lcQueue(context)
+    let (name, fd) = try rawQueue(context)
     defer { CHinix_mq_close(fd) }
-    let link = lcLink("/proc/self/fd/\(fd)") ?? ""
+    let link = linkTarget("/proc/self/fd/\(fd)") ?? ""
     let needle = String(name.dropFirst())
     try expect(link.contains(needle), "the queue's /proc/self/fd link \(link.debugDescription) does not name it")
     let second = CHinix_mq_open(name, O_RDWR, 0, nil)

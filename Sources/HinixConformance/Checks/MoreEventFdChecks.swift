@@ -86,14 +86,6 @@ private func eventfdID(_ fd: CInt) -> String? {
     .map { $0.dropFirst("eventfd-id:".count).trimmingPrefix(while: { $0 == " " || $0 == "\t" }) }.map(String.init)
 }
 
-/// The target of a /proc symbolic link, or nil.
-private func linkTarget(_ path: String) -> String? {
-  var buffer = [CChar](repeating: 0, count: 256)
-  let count = readlink(path, &buffer, buffer.count - 1)
-  guard count >= 0 else { return nil }
-  return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
-
 private func errnoName() -> String { Errno(rawValue: systemErrno).symbolicName }
 
 /// Sleeps `milliseconds` of wall time, resuming after signal handlers.

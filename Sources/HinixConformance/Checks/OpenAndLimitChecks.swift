@@ -10,37 +10,6 @@ import Hinix
 
 // MARK: - Helpers (this file only)
 
-/// A fresh raw queue of `count` × `size`, unlinked when the check ends.
-fileprivate func olQueue(
-  _ context: CheckContext, _ count: Int = 4, _ size: Int = 64, flags: CInt = O_RDWR, mode: mode_t = 0o600
-) throws -> (name: String, fd: mqd_t) {
-  let name = context.queueName("o")
-  let fd = CHinix_mq_open_attr(name, flags | O_CREAT | O_EXCL | O_CLOEXEC, mode, count, size)
-  guard fd >= 0 else { throw HarnessError("mq_open \(name): \(Errno(rawValue: systemErrno))") }
-  return (name, fd)
-}
-
-fileprivate func olAttributes(_ fd: mqd_t) throws -> mq_attr {
-  var attributes = mq_attr()
-  guard CHinix_mq_getattr(fd, &attributes) == 0 else {
-    throw CheckFailure("mq_getattr failed: \(Errno(rawValue: systemErrno))")
-  }
-  return attributes
-}
-
-fileprivate func olSend(_ fd: mqd_t, _ text: String, _ priority: UInt32 = 0) throws {
-  let bytes = Array(text.utf8)
-  let result = bytes.withUnsafeBytes { CHinix_mq_send(fd, $0.baseAddress, $0.count, priority) }
-  guard result == 0 else { throw CheckFailure("mq_send(\(text.debugDescription)) failed: \(Errno(rawValue: systemErrno))") }
-}
-
-fileprivate func olReceive(_ fd: mqd_t, size: Int = 64) throws -> String {
-  var buffer = [UInt8](repeating: 0, count: size)
-  let count = buffer.withUnsafeMutableBytes { CHinix_mq_receive(fd, $0.baseAddress, $0.count, nil) }
-  guard count >= 0 else { throw CheckFailure("mq_receive failed: \(Errno(rawValue: systemErrno))") }
-  return String(decoding: buffer[..<count], as: UTF8.self)
-}
-
 /// The errno of a refused write to /proc/sys/fs/mqueue/`name`, or nil if it was accepted.
 fileprivate func olSysctlError(_ context: CheckContext, _ name: String, _ value: Int) throws -> CInt? {
   do {
@@ -70,7 +39,7 @@ fileprivate func olDefaultQueue(_ context: CheckContext) throws -> (Int, Int) {
     CHinix_mq_close(fd)
     CHinix_mq_unlink(name)
   }
-  let attributes = try olAttributes(fd)
+  let attributes = try rawAttributes(fd)
   return (attributes.mq_maxmsg, attributes.mq_msgsize)
 }
 
@@ -132,22 +101,15 @@ fileprivate func olThreadWaiting(_ body: @escaping () -> Void) -> () -> Void {
   }
 }
 
-fileprivate func olLink(_ path: String) -> String? {
-  var buffer = [CChar](repeating: 0, count: 512)
-  let count = readlink(path, &buffer, buffer.count - 1)
-  guard count >= 0 else { return nil }
-  return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
-
 /// Mounts the mqueue file system on a fresh directory, or skips when the
 /// process is not in a mount namespace of its own (the mount would reach the host).
 fileprivate func olMountMqueue() throws -> String {
   // The worker's parent is the runner, which unshared; the runner's parent did not.
-  let runnerStat = olReadFile("/proc/\(getppid())/stat") ?? ""
+  let runnerStat = readSmallFile("/proc/\(getppid())/stat") ?? ""
   let afterName = runnerStat.split(separator: ")").last.map(String.init) ?? ""
   let fields = afterName.split(separator: " ")
   let launcher = fields.count > 1 ? String(fields[1]) : "0"
-  guard let own = olLink("/proc/self/ns/mnt"), let initial = olLink("/proc/\(launcher)/ns/mnt"), own != initial else {
+  guard let own = linkTarget("/proc/self/ns/mnt"), let initial = linkTarget("/proc/\(launcher)/ns/mnt"), own != initial else {
     throw CheckSkipped("needs a private mount namespace (the run is not isolated, so mounting would touch the host)")
   }
   var template = Array("/tmp/hxc-mqueue-XXXXXX".utf8CString)
@@ -164,16 +126,6 @@ fileprivate func olMountMqueue() throws -> String {
 fileprivate func olUnmount(_ directory: String) {
   umount2(directory, CInt(MNT_DETACH))
   rmdir(directory)
-}
-
-fileprivate func olReadFile(_ path: String) -> String? {
-  let fd = open(path, O_RDONLY | O_CLOEXEC)
-  guard fd >= 0 else { return nil }
-  defer { close(fd) }
-  var buffer = [UInt8](repeating: 0, count: 256)
-  let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-  guard count >= 0 else { return nil }
-  return String(decoding: buffer[..<count], as: UTF8.self)
 }
 
 /// The kernel's status line: `QSIZE:%-10lu NOTIFY:%-5d SIGNO:%-5d NOTIFY_PID:%-6d\n`.
@@ -334,8 +286,8 @@ let openAndLimitChecks: [Check] = [
     try context.enterPrivateIPCNamespace()
     try expect(olReadSysctl("queues_max") == 256, "a new namespace's queues_max is \(olReadSysctl("queues_max") ?? -1), expected 256")
     try context.setSysctl("queues_max", 2)
-    let (firstName, first) = try olQueue(context, 1, 8)
-    let (_, second) = try olQueue(context, 1, 8)
+    let (firstName, first) = try rawQueue(context, 1, 8)
+    let (_, second) = try rawQueue(context, 1, 8)
     defer { CHinix_mq_close(second) }
     let third = context.queueName("third")
     try expectCErrno(ENOSPC, "a third queue with queues_max 2", Int(CHinix_mq_open_attr(third, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600, 1, 8)))
@@ -434,7 +386,7 @@ let openAndLimitChecks: [Check] = [
     var info = stat()
     try expect(stat(directory, &info) == 0, "stat of the mount failed")
     try expect(info.st_mode & 0o7777 == 0o1777, "the mount root has mode 0\(String(info.st_mode & 0o7777, radix: 8)), expected 01777")
-    let (name, fd) = try olQueue(context, mode: 0o640)
+    let (name, fd) = try rawQueue(context, mode: 0o640)
     CHinix_mq_close(fd)
     let path = directory + name
     try expect(stat(path, &info) == 0, "the queue \(name) has no file in the mount")
@@ -448,7 +400,7 @@ let openAndLimitChecks: [Check] = [
     defer { close(file) }
     let queue = CHinix_mq_open(created, O_RDWR | O_CLOEXEC, 0, nil)
     try expect(queue >= 0, "the file made by open(2) is not a queue: \(Errno(rawValue: systemErrno))")
-    let attributes = try olAttributes(queue)
+    let attributes = try rawAttributes(queue)
     CHinix_mq_close(queue)
     let defaults = SystemLimits.current().defaultCapacity
     try expect(attributes.mq_maxmsg == defaults.maxMessages && attributes.mq_msgsize == defaults.messageSize,
@@ -464,22 +416,22 @@ let openAndLimitChecks: [Check] = [
   ) { context in
     let directory = try olMountMqueue()
     defer { olUnmount(directory) }
-    let (name, fd) = try olQueue(context)
+    let (name, fd) = try rawQueue(context)
     defer { CHinix_mq_close(fd) }
     let path = directory + name
-    try olSend(fd, "abc")
+    try rawSend(fd, "abc")
     let pid = Int(getpid())
     var expected = olStatusLine(qsize: 3, notify: 0, signo: 0, pid: 0)
-    var line = olReadFile(path)
+    var line = readSmallFile(path)
     try expect(line == expected && expected.utf8.count == 60, "unregistered: read \(line.debugDescription), expected \(expected.debugDescription)")
     try expect(CHinix_mq_notify_none(fd) == 0, "mq_notify(SIGEV_NONE) failed: \(Errno(rawValue: systemErrno))")
     expected = olStatusLine(qsize: 3, notify: 1, signo: 0, pid: pid)
-    line = olReadFile(path)
+    line = readSmallFile(path)
     try expect(line == expected, "SIGEV_NONE: read \(line.debugDescription), expected \(expected.debugDescription)")
     try expect(CHinix_mq_notify_cancel(fd) == 0, "unregistering failed")
     try expect(CHinix_mq_notify_signal(fd, SIGUSR2, 7) == 0, "mq_notify(SIGEV_SIGNAL) failed: \(Errno(rawValue: systemErrno))")
     expected = olStatusLine(qsize: 3, notify: 0, signo: Int(SIGUSR2), pid: pid)
-    line = olReadFile(path)
+    line = readSmallFile(path)
     try expect(line == expected, "SIGEV_SIGNAL: read \(line.debugDescription), expected \(expected.debugDescription)")
     try expect(CHinix_mq_notify_cancel(fd) == 0, "unregistering failed")
     var event = sigevent()
@@ -487,11 +439,11 @@ let openAndLimitChecks: [Check] = [
     event._sigev_un._sigev_thread._function = { _ in }
     try expect(CHinix_mq_notify(fd, &event) == 0, "mq_notify(SIGEV_THREAD) failed: \(Errno(rawValue: systemErrno))")
     expected = olStatusLine(qsize: 3, notify: 2, signo: 0, pid: pid)
-    line = olReadFile(path)
+    line = readSmallFile(path)
     try expect(line == expected, "SIGEV_THREAD: read \(line.debugDescription), expected \(expected.debugDescription)")
     try expect(CHinix_mq_notify_cancel(fd) == 0, "unregistering failed")
     expected = olStatusLine(qsize: 3, notify: 0, signo: 0, pid: 0)
-    line = olReadFile(path)
+    line = readSmallFile(path)
     try expect(line == expected, "after unregistering: read \(line.debugDescription), expected \(expected.debugDescription)")
   },
 
@@ -502,7 +454,7 @@ let openAndLimitChecks: [Check] = [
     clause: "A queue of one IPC namespace is invisible (ENOENT) in another; /proc/sys/fs/mqueue is per namespace, and a new one starts at 10, 8192 and 256",
     needs: [.ipcNamespace]
   ) { context in
-    let (name, fd) = try olQueue(context, 1, 8)
+    let (name, fd) = try rawQueue(context, 1, 8)
     CHinix_mq_close(fd)
     let outerMax = olReadSysctl("msg_max")
     // A thread started before the unshare stays in the outer namespace.
@@ -535,10 +487,10 @@ let openAndLimitChecks: [Check] = [
     clause: "An mqueue mount shows the queues of the mounting process's IPC namespace, not those of another",
     needs: [.ipcNamespace]
   ) { context in
-    let (outer, outerFD) = try olQueue(context, 1, 8)
+    let (outer, outerFD) = try rawQueue(context, 1, 8)
     CHinix_mq_close(outerFD)
     try context.enterPrivateIPCNamespace()
-    let (inner, innerFD) = try olQueue(context, 1, 8)
+    let (inner, innerFD) = try rawQueue(context, 1, 8)
     CHinix_mq_close(innerFD)
     let directory = try olMountMqueue()
     defer { olUnmount(directory) }
@@ -557,7 +509,7 @@ let openAndLimitChecks: [Check] = [
         guard setuid(uid_t(role.arguments[0])!) == 0 else { throw HarnessError("setuid: \(Errno(rawValue: systemErrno))") }
         let fd = CHinix_mq_open_attr("/hxc-ns-destroy", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600, 10, 8192)
         guard fd >= 0 else { throw HarnessError("mq_open: \(Errno(rawValue: systemErrno))") }
-        try olSend(fd, "kept")
+        try rawSend(fd, "kept")
         CHinix_mq_close(fd)
         role.report("ready")
         sleep(30)
@@ -594,9 +546,9 @@ let openAndLimitChecks: [Check] = [
     let name = context.queueName("ok")
     let fd = CHinix_mq_open_attr(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600, 2, 16)
     try expect(fd >= 0, "mq_open failed: \(Errno(rawValue: systemErrno))")
-    try expect(try olAttributes(fd).mq_maxmsg == 2, "mq_getattr disagrees")
-    try olSend(fd, "ok")
-    try expect(try olReceive(fd, size: 16) == "ok", "the message did not come back")
+    try expect(try rawAttributes(fd).mq_maxmsg == 2, "mq_getattr disagrees")
+    try rawSend(fd, "ok")
+    try expect(try rawReceiveText(fd, size: 16) == "ok", "the message did not come back")
     try expect(CHinix_mq_close(fd) == 0, "mq_close failed: \(Errno(rawValue: systemErrno))")
   },
 
@@ -604,7 +556,7 @@ let openAndLimitChecks: [Check] = [
     "MQ-OPEN-ACCMODE-BAD", source: "kernel (prepare_open)",
     clause: "O_RDWR | O_WRONLY on an existing queue fails with EINVAL; with O_CREAT on a new name it succeeds, but the descriptor can neither send nor receive (EBADF)"
   ) { context in
-    let (name, fd) = try olQueue(context)
+    let (name, fd) = try rawQueue(context)
     CHinix_mq_close(fd)
     try expectCErrno(EINVAL, "O_RDWR | O_WRONLY on an existing queue", Int(CHinix_mq_open(name, O_RDWR | O_WRONLY | O_CLOEXEC, 0, nil)))
     let fresh = CHinix_mq_open_attr(context.queueName("acc"), O_RDWR | O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600, 4, 64)
@@ -634,7 +586,7 @@ let openAndLimitChecks: [Check] = [
     let id = 61000 + getpid() % 3000
     guard setgid(gid_t(id)) == 0 else { throw HarnessError("setgid: \(Errno(rawValue: systemErrno))") }
     let uid = try olBecomeFreshUser()
-    let (_, fd) = try olQueue(context, 1, 8)
+    let (_, fd) = try rawQueue(context, 1, 8)
     defer { CHinix_mq_close(fd) }
     var info = stat()
     try expect(fstat(fd, &info) == 0, "fstat failed: \(Errno(rawValue: systemErrno))")
@@ -671,7 +623,7 @@ let openAndLimitChecks: [Check] = [
   ) { context in
     for (mask, expected) in [(mode_t(0o022), mode_t(0o644)), (0o077, 0o600)] {
       umask(mask)
-      let (_, fd) = try olQueue(context, 1, 8, mode: 0o666)
+      let (_, fd) = try rawQueue(context, 1, 8, mode: 0o666)
       defer { CHinix_mq_close(fd) }
       var info = stat()
       try expect(fstat(fd, &info) == 0, "fstat failed")
@@ -691,7 +643,7 @@ let openAndLimitChecks: [Check] = [
     let fd = CHinix_mq_open(context.queueName("ign"), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600, &attributes)
     try expect(fd >= 0, "mq_open failed: \(Errno(rawValue: systemErrno))")
     defer { CHinix_mq_close(fd) }
-    let got = try olAttributes(fd)
+    let got = try rawAttributes(fd)
     try expect(got.mq_flags == 0 && got.mq_curmsgs == 0 && got.mq_maxmsg == 4 && got.mq_msgsize == 64,
       "got flags \(got.mq_flags), curmsgs \(got.mq_curmsgs), \(got.mq_maxmsg) × \(got.mq_msgsize)")
   },
@@ -700,17 +652,17 @@ let openAndLimitChecks: [Check] = [
     "MQ-OPEN-NO-MSG-EFFECT", source: "POSIX mq_open (open_posix_testsuite assertion 19)",
     clause: "Opening a queue again, with or without O_CREAT, neither adds nor removes messages"
   ) { context in
-    let (name, fd) = try olQueue(context)
+    let (name, fd) = try rawQueue(context)
     defer { CHinix_mq_close(fd) }
-    try olSend(fd, "one", 2)
-    try olSend(fd, "two", 1)
+    try rawSend(fd, "one", 2)
+    try rawSend(fd, "two", 1)
     for flags in [O_RDONLY, O_RDWR | O_CREAT] {
       let again = CHinix_mq_open_attr(name, flags | O_CLOEXEC, 0o600, 4, 64)
       try expect(again >= 0, "reopening failed: \(Errno(rawValue: systemErrno))")
       CHinix_mq_close(again)
     }
-    try expect(try olAttributes(fd).mq_curmsgs == 2, "the count changed")
-    try expect(try olReceive(fd) == "one" && (try olReceive(fd)) == "two", "the messages changed")
+    try expect(try rawAttributes(fd).mq_curmsgs == 2, "the count changed")
+    try expect(try rawReceiveText(fd) == "one" && (try rawReceiveText(fd)) == "two", "the messages changed")
   },
 
   Check(
@@ -734,8 +686,8 @@ let openAndLimitChecks: [Check] = [
   ) { context in
     guard getuid() == 0 else { throw CheckSkipped("needs real root to switch to a second uid") }
     umask(0)
-    let (closed, first) = try olQueue(context, 1, 8, mode: 0o600)
-    let (readable, second) = try olQueue(context, 1, 8, mode: 0o644)
+    let (closed, first) = try rawQueue(context, 1, 8, mode: 0o600)
+    let (readable, second) = try rawQueue(context, 1, 8, mode: 0o644)
     CHinix_mq_close(first)
     CHinix_mq_close(second)
     let child = try context.spawn("other-user", arguments: [closed, readable])
@@ -769,7 +721,7 @@ let openAndLimitChecks: [Check] = [
     "MQ-OPEN-EMFILE", source: "mq_open(3) ERRORS",
     clause: "With every descriptor under RLIMIT_NOFILE in use, mq_open fails with EMFILE"
   ) { context in
-    let (name, fd) = try olQueue(context, 1, 8)
+    let (name, fd) = try rawQueue(context, 1, 8)
     CHinix_mq_close(fd)
     // The lowest free descriptor is below the new limit, so at least one open succeeds.
     let lowest = open("/dev/null", O_RDONLY | O_CLOEXEC)

@@ -10,38 +10,6 @@ import Hinix
 
 // MARK: - Helpers (this file only)
 
-/// A fresh raw queue of `count` × `size`, unlinked when the check ends.
-fileprivate func trQueue(
-  _ context: CheckContext, _ count: Int = 4, _ size: Int = 64, flags: CInt = O_RDWR
-) throws -> (name: String, fd: mqd_t) {
-  let name = context.queueName("t")
-  let fd = rawOpen(name, flags | O_CREAT | O_EXCL, maxMessages: count, messageSize: size)
-  guard fd >= 0 else { throw HarnessError("mq_open \(name): \(Errno(rawValue: systemErrno))") }
-  return (name, fd)
-}
-
-fileprivate func trSend(_ fd: mqd_t, _ text: String, _ priority: UInt32 = 0) throws {
-  let bytes = Array(text.utf8)
-  let result = bytes.withUnsafeBytes { CHinix_mq_send(fd, $0.baseAddress, $0.count, priority) }
-  guard result == 0 else { throw CheckFailure("mq_send(\(text.debugDescription)) failed: \(Errno(rawValue: systemErrno))") }
-}
-
-fileprivate func trReceive(_ fd: mqd_t, size: Int = 64) throws -> (text: String, priority: UInt32) {
-  var buffer = [UInt8](repeating: 0, count: size)
-  var priority: UInt32 = 0
-  let count = buffer.withUnsafeMutableBytes { CHinix_mq_receive(fd, $0.baseAddress, $0.count, &priority) }
-  guard count >= 0 else { throw CheckFailure("mq_receive failed: \(Errno(rawValue: systemErrno))") }
-  return (String(decoding: buffer[..<count], as: UTF8.self), priority)
-}
-
-fileprivate func trAttributes(_ fd: mqd_t) throws -> mq_attr {
-  var attributes = mq_attr()
-  guard CHinix_mq_getattr(fd, &attributes) == 0 else {
-    throw CheckFailure("mq_getattr failed: \(Errno(rawValue: systemErrno))")
-  }
-  return attributes
-}
-
 /// A CLOCK_REALTIME deadline `milliseconds` from now.
 fileprivate func trDeadline(_ milliseconds: Int, clock: clockid_t = CLOCK_REALTIME) -> timespec {
   var now = timespec()
@@ -135,19 +103,19 @@ let transferChecks: [Check] = [
         let fd = rawOpen(role.arguments[0], O_RDWR)
         guard fd >= 0 else { throw HarnessError("open: \(Errno(rawValue: systemErrno))") }
         usleep(200_000)
-        role.report(try trReceive(fd).text)
+        role.report(try rawReceive(fd).text)
       }
     ]
   ) { context in
-    let (name, fd) = try trQueue(context, 1)
-    try trSend(fd, "first")
+    let (name, fd) = try rawQueue(context, 1)
+    try rawSend(fd, "first")
     let start = ContinuousClock().now
     let child = try context.spawn("late-receiver", arguments: [name])
-    try trSend(fd, "second")
+    try rawSend(fd, "second")
     let elapsed = trElapsed(since: start)
     try expect(elapsed >= .milliseconds(150), "the send to a full queue returned after \(elapsed), without waiting")
     try expect(child.readLine() == "first", "the helper did not receive the first message")
-    try expect(try trReceive(fd).text == "second", "the blocked message was not queued")
+    try expect(try rawReceive(fd).text == "second", "the blocked message was not queued")
   },
 
   Check(
@@ -155,8 +123,8 @@ let transferChecks: [Check] = [
     clause: "A send blocked on a full queue fails with EINTR when a handler installed without SA_RESTART runs",
     needs: [.signals]
   ) { context in
-    let (_, fd) = try trQueue(context, 1)
-    try trSend(fd, "full")
+    let (_, fd) = try rawQueue(context, 1)
+    try rawSend(fd, "full")
     let thread = trInterruptSoon(restart: false)
     defer { pthread_join(thread, nil) }
     let start = ContinuousClock().now
@@ -164,7 +132,7 @@ let transferChecks: [Check] = [
     try expectCErrno(EINTR, "a blocked mq_send hit by a signal", Int(CHinix_mq_send(fd, &byte, 1, 0)))
     try expect(trElapsed(since: start) >= .milliseconds(80), "mq_send returned before the signal")
     try expect(trSignalCount == 1, "the handler ran \(trSignalCount) times")
-    try expect(try trAttributes(fd).mq_curmsgs == 1, "the interrupted send queued its message")
+    try expect(try rawAttributes(fd).mq_curmsgs == 1, "the interrupted send queued its message")
   },
 
   Check(
@@ -176,22 +144,22 @@ let transferChecks: [Check] = [
         let fd = rawOpen(role.arguments[0], O_RDWR)
         guard fd >= 0 else { throw HarnessError("open: \(Errno(rawValue: systemErrno))") }
         usleep(400_000)
-        role.report(try trReceive(fd).text)
+        role.report(try rawReceive(fd).text)
       }
     ]
   ) { context in
-    let (name, fd) = try trQueue(context, 1)
-    try trSend(fd, "full")
+    let (name, fd) = try rawQueue(context, 1)
+    try rawSend(fd, "full")
     let child = try context.spawn("late-receiver", arguments: [name])
     let thread = trInterruptSoon(restart: true)
     defer { pthread_join(thread, nil) }
     let start = ContinuousClock().now
-    try trSend(fd, "after")
+    try rawSend(fd, "after")
     let elapsed = trElapsed(since: start)
     try expect(trSignalCount == 1, "the handler ran \(trSignalCount) times")
     try expect(elapsed >= .milliseconds(250), "the send returned after \(elapsed), before the slot was freed")
     try expect(child.readLine() == "full", "the helper did not receive")
-    try expect(try trReceive(fd).text == "after", "the restarted send's message is missing")
+    try expect(try rawReceive(fd).text == "after", "the restarted send's message is missing")
   },
 
   Check(
@@ -205,12 +173,12 @@ let transferChecks: [Check] = [
         let nice = CInt(role.arguments[2])!
         if nice != 0 { errno = 0; guard Glibc.nice(nice) == nice || errno == 0 else { throw HarnessError("nice: \(Errno(rawValue: systemErrno))") } }
         role.report("ready")
-        try trSend(fd, role.arguments[1])
+        try rawSend(fd, role.arguments[1])
       }
     ]
   ) { context in
-    let (name, fd) = try trQueue(context, 1)
-    try trSend(fd, "filler")
+    let (name, fd) = try rawQueue(context, 1)
+    try rawSend(fd, "filler")
     var children: [Child] = []
     for (tag, nice) in [("A", "10"), ("B", "10"), ("C", "0")] {
       let child = try context.spawn("sender", arguments: [name, tag, nice])
@@ -220,7 +188,7 @@ let transferChecks: [Check] = [
     }
     var order: [String] = []
     for _ in 0..<4 {
-      order.append(try trReceive(fd).text)
+      order.append(try rawReceive(fd).text)
       usleep(20_000)
     }
     for child in children { try expect(child.wait() == 0, "a sender failed") }
@@ -231,13 +199,13 @@ let transferChecks: [Check] = [
     "MQ-SEND-EFAULT", source: "kernel (mq_timedsend copy_from_user)",
     clause: "A message pointer or timeout pointer that is not mapped gives EFAULT"
   ) { context in
-    let (_, fd) = try trQueue(context)
+    let (_, fd) = try rawQueue(context)
     let bad = UnsafeRawPointer(bitPattern: 16)
     try expectCErrno(EFAULT, "mq_send from an unmapped buffer", Int(CHinix_mq_send(fd, bad, 8, 0)))
     var byte: UInt8 = 0
     let badTime = UnsafePointer<timespec>(bitPattern: 16)
     try expectCErrno(EFAULT, "mq_timedsend with an unmapped timeout", Int(CHinix_mq_timedsend(fd, &byte, 1, 0, badTime)))
-    try expect(try trAttributes(fd).mq_curmsgs == 0, "a faulting send queued a message")
+    try expect(try rawAttributes(fd).mq_curmsgs == 0, "a faulting send queued a message")
   },
 
   // MARK: mq_timedsend
@@ -246,8 +214,8 @@ let transferChecks: [Check] = [
     "MQ-TSEND-REALTIME", source: "mq_timedsend(3) DESCRIPTION",
     clause: "abs_timeout is an absolute CLOCK_REALTIME time: CLOCK_MONOTONIC now + 5 s is long past, so a full queue times out at once"
   ) { context in
-    let (_, fd) = try trQueue(context, 1)
-    try trSend(fd, "full")
+    let (_, fd) = try rawQueue(context, 1)
+    try rawSend(fd, "full")
     var monotonic = trDeadline(5000, clock: CLOCK_MONOTONIC)
     var byte: UInt8 = 0
     let start = ContinuousClock().now
@@ -260,8 +228,8 @@ let transferChecks: [Check] = [
     "MQ-TSEND-NONBLOCK", source: "mq_timedsend(3) DESCRIPTION",
     clause: "With O_NONBLOCK, a full queue gives EAGAIN at once whatever the timeout"
   ) { context in
-    let (_, fd) = try trQueue(context, 1, flags: O_RDWR | O_NONBLOCK)
-    try trSend(fd, "full")
+    let (_, fd) = try rawQueue(context, 1, flags: O_RDWR | O_NONBLOCK)
+    try rawSend(fd, "full")
     var later = trDeadline(5000)
     var byte: UInt8 = 0
     let start = ContinuousClock().now
@@ -274,8 +242,8 @@ let transferChecks: [Check] = [
     clause: "A blocked mq_timedsend fails with EINTR when a handler without SA_RESTART runs; with SA_RESTART it restarts and still times out at its original absolute deadline",
     needs: [.signals]
   ) { context in
-    let (_, fd) = try trQueue(context, 1)
-    try trSend(fd, "full")
+    let (_, fd) = try rawQueue(context, 1)
+    try rawSend(fd, "full")
     var byte: UInt8 = 0
     do {
       let thread = trInterruptSoon(restart: false)
@@ -305,10 +273,10 @@ let transferChecks: [Check] = [
     "MQ-RECV-PRIO-OUT", source: "mq_receive(3) DESCRIPTION",
     clause: "A non-NULL msg_prio receives the message's priority; NULL is allowed"
   ) { context in
-    let (_, fd) = try trQueue(context)
-    try trSend(fd, "a", 17)
-    try trSend(fd, "b", 3)
-    let first = try trReceive(fd)
+    let (_, fd) = try rawQueue(context)
+    try rawSend(fd, "a", 17)
+    try rawSend(fd, "b", 3)
+    let first = try rawReceive(fd)
     try expect(first.text == "a" && first.priority == 17, "received \(first)")
     var buffer = [UInt8](repeating: 0, count: 64)
     let count = buffer.withUnsafeMutableBytes { CHinix_mq_receive(fd, $0.baseAddress, $0.count, nil) }
@@ -319,15 +287,15 @@ let transferChecks: [Check] = [
     "MQ-RECV-EMSGSIZE", "MQ-RECV-FAIL-NOT-REMOVED", source: "mq_receive(3) ERRORS; POSIX RETURN VALUE",
     clause: "msg_len below mq_msgsize gives EMSGSIZE, even for a shorter waiting message and even on an empty non-blocking queue (before EAGAIN); the failed receive removes nothing"
   ) { context in
-    let (name, fd) = try trQueue(context, 4, 64)
+    let (name, fd) = try rawQueue(context, 4, 64)
     var buffer = [UInt8](repeating: 0, count: 63)
     let empty = rawOpen(name, O_RDONLY | O_NONBLOCK)
     defer { CHinix_mq_close(empty) }
     try expectCErrno(EMSGSIZE, "a 63-byte receive on an empty non-blocking queue", buffer.withUnsafeMutableBytes { CHinix_mq_receive(empty, $0.baseAddress, $0.count, nil) })
-    try trSend(fd, "tiny", 2)
+    try rawSend(fd, "tiny", 2)
     try expectCErrno(EMSGSIZE, "a 63-byte receive with a 4-byte message waiting", buffer.withUnsafeMutableBytes { CHinix_mq_receive(fd, $0.baseAddress, $0.count, nil) })
-    try expect(try trAttributes(fd).mq_curmsgs == 1, "the failed receive removed the message")
-    let message = try trReceive(fd)
+    try expect(try rawAttributes(fd).mq_curmsgs == 1, "the failed receive removed the message")
+    let message = try rawReceive(fd)
     try expect(message.text == "tiny" && message.priority == 2, "the message came back as \(message)")
   },
 
@@ -335,7 +303,7 @@ let transferChecks: [Check] = [
     "MQ-RECV-EAGAIN", source: "mq_receive(3) ERRORS",
     clause: "An empty queue with O_NONBLOCK gives EAGAIN at once"
   ) { context in
-    let (_, fd) = try trQueue(context, flags: O_RDWR | O_NONBLOCK)
+    let (_, fd) = try rawQueue(context, flags: O_RDWR | O_NONBLOCK)
     var buffer = [UInt8](repeating: 0, count: 64)
     let start = ContinuousClock().now
     try expectCErrno(EAGAIN, "a receive from an empty non-blocking queue", buffer.withUnsafeMutableBytes { CHinix_mq_receive(fd, $0.baseAddress, $0.count, nil) })
@@ -352,12 +320,12 @@ let transferChecks: [Check] = [
     let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
     defer { close(null) }
     try expectCErrno(EBADF, "mq_receive on /dev/null", receive(null))
-    let (name, fd) = try trQueue(context)
-    try trSend(fd, "x")
+    let (name, fd) = try rawQueue(context)
+    try rawSend(fd, "x")
     let writer = rawOpen(name, O_WRONLY)
     defer { CHinix_mq_close(writer) }
     try expectCErrno(EBADF, "mq_receive on an O_WRONLY descriptor", receive(writer))
-    try expect(try trAttributes(fd).mq_curmsgs == 1, "the failed receive removed the message")
+    try expect(try rawAttributes(fd).mq_curmsgs == 1, "the failed receive removed the message")
   },
 
   Check(
@@ -365,7 +333,7 @@ let transferChecks: [Check] = [
     clause: "A receive blocked on an empty queue fails with EINTR when a handler without SA_RESTART runs",
     needs: [.signals]
   ) { context in
-    let (_, fd) = try trQueue(context)
+    let (_, fd) = try rawQueue(context)
     let thread = trInterruptSoon(restart: false)
     defer { pthread_join(thread, nil) }
     var buffer = [UInt8](repeating: 0, count: 64)
@@ -384,16 +352,16 @@ let transferChecks: [Check] = [
         let fd = rawOpen(role.arguments[0], O_WRONLY)
         guard fd >= 0 else { throw HarnessError("open: \(Errno(rawValue: systemErrno))") }
         usleep(400_000)
-        try trSend(fd, "late", 9)
+        try rawSend(fd, "late", 9)
       }
     ]
   ) { context in
-    let (name, fd) = try trQueue(context)
+    let (name, fd) = try rawQueue(context)
     let child = try context.spawn("late-sender", arguments: [name])
     let thread = trInterruptSoon(restart: true)
     defer { pthread_join(thread, nil) }
     let start = ContinuousClock().now
-    let message = try trReceive(fd)
+    let message = try rawReceive(fd)
     let elapsed = trElapsed(since: start)
     try expect(trSignalCount == 1, "the handler ran \(trSignalCount) times")
     try expect(message.text == "late" && message.priority == 9, "received \(message)")
@@ -410,11 +378,11 @@ let transferChecks: [Check] = [
         let fd = rawOpen(role.arguments[0], O_RDONLY)
         guard fd >= 0 else { throw HarnessError("open: \(Errno(rawValue: systemErrno))") }
         role.report("ready")
-        role.report(role.arguments[1] + (try trReceive(fd).text))
+        role.report(role.arguments[1] + (try rawReceive(fd).text))
       }
     ]
   ) { context in
-    let (name, fd) = try trQueue(context)
+    let (name, fd) = try rawQueue(context)
     var children: [Child] = []
     for index in 0..<3 {
       let child = try context.spawn("receiver", arguments: [name, String(index)])
@@ -423,7 +391,7 @@ let transferChecks: [Check] = [
       children.append(child)
     }
     for text in ["a", "b", "c"] {
-      try trSend(fd, text)
+      try rawSend(fd, text)
       usleep(20_000)
     }
     let pairs = children.map { $0.readLine() ?? "?" }.joined()
@@ -434,10 +402,10 @@ let transferChecks: [Check] = [
     "MQ-RECV-EFAULT", source: "kernel (mq_timedreceive copy_to_user)",
     clause: "A buffer or timeout pointer that is not mapped gives EFAULT"
   ) { context in
-    let (_, fd) = try trQueue(context)
+    let (_, fd) = try rawQueue(context)
     var buffer = [UInt8](repeating: 0, count: 64)
     let badTime = UnsafePointer<timespec>(bitPattern: 16)
-    try trSend(fd, "x")
+    try rawSend(fd, "x")
     try expectCErrno(EFAULT, "mq_timedreceive with an unmapped timeout", buffer.withUnsafeMutableBytes { CHinix_mq_timedreceive(fd, $0.baseAddress, $0.count, nil, badTime) })
     try expectCErrno(EFAULT, "mq_receive into an unmapped buffer", CHinix_mq_receive(fd, UnsafeMutableRawPointer(bitPattern: 16), 64, nil))
   },
@@ -448,7 +416,7 @@ let transferChecks: [Check] = [
     "MQ-TRECV-ETIMEDOUT", source: "mq_timedreceive(3) ERRORS",
     clause: "On an empty blocking queue, mq_timedreceive fails with ETIMEDOUT, no earlier than its absolute deadline"
   ) { context in
-    let (_, fd) = try trQueue(context)
+    let (_, fd) = try rawQueue(context)
     var buffer = [UInt8](repeating: 0, count: 64)
     var deadline = trDeadline(300)
     let start = ContinuousClock().now
@@ -462,7 +430,7 @@ let transferChecks: [Check] = [
     "MQ-TRECV-EXPIRED", source: "mq_timedreceive(3) DESCRIPTION",
     clause: "On an empty queue with a deadline already past, mq_timedreceive returns ETIMEDOUT at once"
   ) { context in
-    let (_, fd) = try trQueue(context)
+    let (_, fd) = try rawQueue(context)
     var buffer = [UInt8](repeating: 0, count: 64)
     var past = timespec(tv_sec: 1, tv_nsec: 0)
     let start = ContinuousClock().now
@@ -474,8 +442,8 @@ let transferChecks: [Check] = [
     "MQ-TRECV-AVAILABLE", source: "POSIX mq_timedreceive (open_posix_testsuite assertion 10)",
     clause: "With a message waiting, mq_timedreceive succeeds even when the deadline has passed"
   ) { context in
-    let (_, fd) = try trQueue(context)
-    try trSend(fd, "here", 4)
+    let (_, fd) = try rawQueue(context)
+    try rawSend(fd, "here", 4)
     var buffer = [UInt8](repeating: 0, count: 64)
     var past = timespec(tv_sec: 1, tv_nsec: 0)
     var priority: UInt32 = 0
@@ -488,22 +456,22 @@ let transferChecks: [Check] = [
     clause: "A deadline with tv_nsec outside 0 ..< 1e9 fails with EINVAL, which Linux reports even when a message is waiting",
     kernelDiffers: true
   ) { context in
-    let (_, fd) = try trQueue(context)
-    try trSend(fd, "waiting")
+    let (_, fd) = try rawQueue(context)
+    try rawSend(fd, "waiting")
     var buffer = [UInt8](repeating: 0, count: 64)
     for nanoseconds in [-1, 1_000_000_000] {
       var time = trDeadline(1000)
       time.tv_nsec = nanoseconds
       try expectCErrno(EINVAL, "mq_timedreceive with tv_nsec \(nanoseconds) and a message waiting", buffer.withUnsafeMutableBytes { CHinix_mq_timedreceive(fd, $0.baseAddress, $0.count, nil, &time) })
     }
-    try expect(try trAttributes(fd).mq_curmsgs == 1, "the failed receive removed the message")
+    try expect(try rawAttributes(fd).mq_curmsgs == 1, "the failed receive removed the message")
   },
 
   Check(
     "MQ-TRECV-REALTIME", source: "mq_timedreceive(3) DESCRIPTION",
     clause: "abs_timeout is an absolute CLOCK_REALTIME time: CLOCK_MONOTONIC now + 5 s is long past, so an empty queue times out at once"
   ) { context in
-    let (_, fd) = try trQueue(context)
+    let (_, fd) = try rawQueue(context)
     var buffer = [UInt8](repeating: 0, count: 64)
     var monotonic = trDeadline(5000, clock: CLOCK_MONOTONIC)
     let start = ContinuousClock().now
@@ -516,7 +484,7 @@ let transferChecks: [Check] = [
     "MQ-TRECV-NONBLOCK", source: "mq_timedreceive(3) DESCRIPTION",
     clause: "With O_NONBLOCK, an empty queue gives EAGAIN at once whatever the timeout"
   ) { context in
-    let (_, fd) = try trQueue(context, flags: O_RDWR | O_NONBLOCK)
+    let (_, fd) = try rawQueue(context, flags: O_RDWR | O_NONBLOCK)
     var buffer = [UInt8](repeating: 0, count: 64)
     var later = trDeadline(5000)
     let start = ContinuousClock().now
@@ -529,7 +497,7 @@ let transferChecks: [Check] = [
     clause: "A blocked mq_timedreceive fails with EINTR, before its deadline, when a handler without SA_RESTART runs",
     needs: [.signals]
   ) { context in
-    let (_, fd) = try trQueue(context)
+    let (_, fd) = try rawQueue(context)
     let thread = trInterruptSoon(restart: false)
     defer { pthread_join(thread, nil) }
     var buffer = [UInt8](repeating: 0, count: 64)
@@ -547,19 +515,19 @@ let transferChecks: [Check] = [
     "MQ-GETATTR-FIELDS", "MQ-GETATTR-CURMSGS", source: "mq_getattr(3) DESCRIPTION",
     clause: "mq_getattr reports mq_flags (0 or O_NONBLOCK only), mq_maxmsg, mq_msgsize and mq_curmsgs, the number of messages queued now"
   ) { context in
-    let (name, fd) = try trQueue(context, 5, 100)
-    var attributes = try trAttributes(fd)
+    let (name, fd) = try rawQueue(context, 5, 100)
+    var attributes = try rawAttributes(fd)
     try expect(attributes.mq_flags == 0 && attributes.mq_maxmsg == 5 && attributes.mq_msgsize == 100 && attributes.mq_curmsgs == 0,
       "got flags \(attributes.mq_flags), \(attributes.mq_maxmsg) × \(attributes.mq_msgsize), \(attributes.mq_curmsgs) queued")
     let nonBlocking = rawOpen(name, O_RDONLY | O_NONBLOCK)
     defer { CHinix_mq_close(nonBlocking) }
-    let flags = try trAttributes(nonBlocking).mq_flags
+    let flags = try rawAttributes(nonBlocking).mq_flags
     try expect(flags == Int(O_NONBLOCK), "an O_NONBLOCK descriptor reports mq_flags \(String(flags, radix: 8)) (octal)")
-    for text in ["a", "b", "c"] { try trSend(fd, text) }
-    attributes = try trAttributes(fd)
+    for text in ["a", "b", "c"] { try rawSend(fd, text) }
+    attributes = try rawAttributes(fd)
     try expect(attributes.mq_curmsgs == 3, "mq_curmsgs is \(attributes.mq_curmsgs) after 3 sends")
-    _ = try trReceive(fd, size: 100)
-    try expect(try trAttributes(nonBlocking).mq_curmsgs == 2, "mq_curmsgs is not 2 after a receive")
+    _ = try rawReceive(fd, size: 100)
+    try expect(try rawAttributes(nonBlocking).mq_curmsgs == 2, "mq_curmsgs is not 2 after a receive")
   },
 
   Check(
@@ -577,9 +545,9 @@ let transferChecks: [Check] = [
     "MQ-SETATTR-NONBLOCK", "MQ-SETATTR-OLDATTR", source: "mq_setattr(3) DESCRIPTION",
     clause: "Only O_NONBLOCK in mq_flags changes (maxmsg, msgsize and curmsgs are ignored); oldattr receives the attributes as mq_getattr reported them before"
   ) { context in
-    let (_, fd) = try trQueue(context, 3, 40)
-    try trSend(fd, "m")
-    let before = try trAttributes(fd)
+    let (_, fd) = try rawQueue(context, 3, 40)
+    try rawSend(fd, "m")
+    let before = try rawAttributes(fd)
     var new = mq_attr()
     new.mq_flags = Int(O_NONBLOCK)
     new.mq_maxmsg = 9
@@ -589,13 +557,13 @@ let transferChecks: [Check] = [
     try expect(CHinix_mq_setattr(fd, &new, &old) == 0, "mq_setattr failed: \(Errno(rawValue: systemErrno))")
     try expect(old.mq_flags == before.mq_flags && old.mq_maxmsg == before.mq_maxmsg && old.mq_msgsize == before.mq_msgsize && old.mq_curmsgs == before.mq_curmsgs,
       "oldattr is \(old.mq_flags)/\(old.mq_maxmsg)/\(old.mq_msgsize)/\(old.mq_curmsgs), mq_getattr said \(before.mq_flags)/\(before.mq_maxmsg)/\(before.mq_msgsize)/\(before.mq_curmsgs)")
-    var after = try trAttributes(fd)
+    var after = try rawAttributes(fd)
     try expect(after.mq_flags == Int(O_NONBLOCK) && after.mq_maxmsg == 3 && after.mq_msgsize == 40 && after.mq_curmsgs == 1,
       "after setattr: flags \(after.mq_flags), \(after.mq_maxmsg) × \(after.mq_msgsize), \(after.mq_curmsgs) queued")
     new.mq_flags = 0
     try expect(CHinix_mq_setattr(fd, &new, &old) == 0, "clearing O_NONBLOCK failed: \(Errno(rawValue: systemErrno))")
     try expect(old.mq_flags == Int(O_NONBLOCK), "oldattr did not report O_NONBLOCK")
-    after = try trAttributes(fd)
+    after = try rawAttributes(fd)
     try expect(after.mq_flags == 0, "O_NONBLOCK was not cleared")
     try expect(CHinix_mq_setattr(fd, &new, nil) == 0, "mq_setattr with oldattr NULL failed: \(Errno(rawValue: systemErrno))")
   },
@@ -604,12 +572,12 @@ let transferChecks: [Check] = [
     "MQ-SETATTR-EINVAL", source: "mq_setattr(3) ERRORS",
     clause: "mq_flags with any bit other than O_NONBLOCK gives EINVAL and changes nothing; the flags are checked before the descriptor"
   ) { context in
-    let (_, fd) = try trQueue(context)
+    let (_, fd) = try rawQueue(context)
     for flags in [Int(O_APPEND), Int(O_NONBLOCK | O_APPEND), Int(O_CLOEXEC), 1] {
       var new = mq_attr()
       new.mq_flags = flags
       try expectCErrno(EINVAL, "mq_setattr with mq_flags 0o\(String(flags, radix: 8))", Int(CHinix_mq_setattr(fd, &new, nil)))
-      try expect(try trAttributes(fd).mq_flags == 0, "the failed mq_setattr changed mq_flags")
+      try expect(try rawAttributes(fd).mq_flags == 0, "the failed mq_setattr changed mq_flags")
       try expectCErrno(EINVAL, "mq_setattr on descriptor -1 with mq_flags 0o\(String(flags, radix: 8))", Int(CHinix_mq_setattr(-1, &new, nil)))
     }
   },
@@ -630,15 +598,15 @@ let transferChecks: [Check] = [
     "MQ-SETATTR-PER-DESC", source: "mq_getattr(3); open(2)",
     clause: "O_NONBLOCK belongs to the open description: another mq_open of the same queue keeps mq_flags 0"
   ) { context in
-    let (name, fd) = try trQueue(context)
+    let (name, fd) = try rawQueue(context)
     var new = mq_attr()
     new.mq_flags = Int(O_NONBLOCK)
     try expect(CHinix_mq_setattr(fd, &new, nil) == 0, "mq_setattr failed: \(Errno(rawValue: systemErrno))")
     let second = rawOpen(name, O_RDWR)
     defer { CHinix_mq_close(second) }
     try expect(second >= 0, "the second mq_open failed")
-    try expect(try trAttributes(second).mq_flags == 0, "the second descriptor reports O_NONBLOCK")
-    try expect(try trAttributes(fd).mq_flags == Int(O_NONBLOCK), "the first descriptor lost O_NONBLOCK")
+    try expect(try rawAttributes(second).mq_flags == 0, "the second descriptor reports O_NONBLOCK")
+    try expect(try rawAttributes(fd).mq_flags == Int(O_NONBLOCK), "the first descriptor lost O_NONBLOCK")
   },
 
   Check(
@@ -655,8 +623,8 @@ let transferChecks: [Check] = [
     let status = fcntl(fd, F_GETFL)
     try expect(status == O_RDWR | O_NONBLOCK, "F_GETFL is 0x\(String(status, radix: 16)) after mq_setattr, expected 0x802")
     try expect(fcntl(fd, F_SETFL, O_RDWR) == 0, "F_SETFL failed")
-    try expect(try trAttributes(fd).mq_flags == 0, "fcntl did not clear mq_flags")
+    try expect(try rawAttributes(fd).mq_flags == 0, "fcntl did not clear mq_flags")
     try expect(fcntl(fd, F_SETFL, O_RDWR | O_NONBLOCK) == 0, "F_SETFL failed")
-    try expect(try trAttributes(fd).mq_flags == Int(O_NONBLOCK), "fcntl did not set mq_flags")
+    try expect(try rawAttributes(fd).mq_flags == Int(O_NONBLOCK), "fcntl did not set mq_flags")
   },
 ]
