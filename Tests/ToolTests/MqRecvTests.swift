@@ -1,4 +1,6 @@
 import Hinix
+import Synchronization
+import Foundation
 import Testing
 import ToolTestSupport
 
@@ -127,15 +129,21 @@ struct MqRecvTests {
   }
 
   @Test("--follow --timeout prints messages as they come and exits 0 once none comes for that long")
-  func followTimeout() async throws {
+  func followTimeout() throws {
     let name = toolQueueName("follow")
     let queue = try MsgQueue.createExclusive(name, maxMessages: 4, messageSize: 64)
     defer { try? MsgQueue.unlink(name) }
     try queue.send("before")
-    let receiver = Task.detached { try run("mqrecv", ["--follow", "--timeout", "1", name]) }
-    try await Task.sleep(for: .milliseconds(300))
+    // The receiver runs on a thread of its own and the send is timed with a
+    // plain sleep: a task on Swift's cooperative pool (2 threads here) may
+    // resume late when other tests keep both threads busy.
+    let outcome = Mutex<Result<ToolResult, any Error>?>(nil)
+    let receiver = Thread { outcome.withLock { $0 = Result { try run("mqrecv", ["--follow", "--timeout", "3", name]) } } }
+    receiver.start()
+    usleep(300_000)
     try queue.send("during")
-    let result = try await receiver.value
+    while outcome.withLock({ $0 == nil }) { usleep(10_000) }
+    let result = try #require(outcome.withLock { $0 }).get()
     #expect(result.status == 0, "\(result)")
     #expect(result.out == "before\nduring\n" && result.stderr.isEmpty, "\(result)")
   }
