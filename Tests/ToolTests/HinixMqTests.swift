@@ -725,13 +725,10 @@ func isTimestamped(_ line: some StringProtocol, _ rest: String) -> Bool {
   }
 }
 
-/// Runs a program (not one of the built tools) to the end, like ``run(_:_:input:timeout:environment:)``.
+/// Runs a program (not one of the built tools) to the end, like ``run(_:_:input:timeout:environment:)``,
+/// with the sbin directories on PATH for unshare, setpriv and mount.
 func runProgram(_ path: String, _ arguments: [String], timeout: Duration = .seconds(20)) throws -> ToolResult {
-  let process = try BackgroundProcess(path, arguments)
-  let end = process.wait(timeout: timeout)
-  return ToolResult(
-    status: end.status, stdout: Array(process.output.utf8), stderr: Array(process.errors.utf8),
-    timedOut: end.timedOut)
+  try runExecutable(path, arguments, timeout: timeout, environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"])
 }
 
 /// A process started with posix_spawn that runs while the test goes on, its
