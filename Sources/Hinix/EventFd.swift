@@ -34,7 +34,10 @@ public final class EventFd: Sendable {
   let guarded: GuardedDescriptor
 
   /// The largest value the counter can hold: `0xfffffffffffffffe`.
-  public static let maximumValue: UInt64 = CHinix_EVENTFD_MAX
+  ///
+  /// A literal so that reading it costs nothing (a test checks it against
+  /// the C shim's `CHinix_EVENTFD_MAX`).
+  public static let maximumValue: UInt64 = 0xffff_ffff_ffff_fffe
 
   /// How to create an eventfd.
   public struct Options: OptionSet, Sendable, Hashable {
@@ -113,11 +116,16 @@ public final class EventFd: Sendable {
   public func read(retryOnInterrupt: Bool = true) throws -> UInt64 {
     try guarded.withDescriptor("read") { fd in
       var value: UInt64 = 0
-      guard retrying(retryOnInterrupt, { CHinix_eventfd_read(fd, &value) }) == 0 else {
-        throw HinixError.current("read")
+      if retrying(retryOnInterrupt, { CHinix_eventfd_read(fd, &value) }) != 0 {
+        try throwCurrentError("read")
       }
       return value
     }
+  }
+
+  @inline(never)
+  func throwCurrentError(_ operation: StaticString) throws -> Never {
+    throw HinixError.current(operation.description)
   }
 
   /// Reads the counter if it is not zero, without waiting and without
@@ -204,16 +212,21 @@ public final class EventFd: Sendable {
   /// The corresponding C function is `write`.
   public func write(_ value: UInt64 = 1, retryOnInterrupt: Bool = true) throws {
     try guarded.withDescriptor("write") { fd in
-      guard retrying(retryOnInterrupt, { CHinix_eventfd_write(fd, value) }) == 0 else {
-        var error = HinixError.current("write")
-        if error.errno == .invalidArgument {
-          error.detail = "an eventfd counter holds at most 0xfffffffffffffffe"
-        } else if error.errno == .resourceTemporarilyUnavailable {
-          error.detail = "adding \(value) would take the counter past 0xfffffffffffffffe"
-        }
-        throw error
+      if retrying(retryOnInterrupt, { CHinix_eventfd_write(fd, value) }) != 0 {
+        try throwWriteError(value)
       }
     }
+  }
+
+  @inline(never)
+  func throwWriteError(_ value: UInt64) throws -> Never {
+    var error = HinixError.current("write")
+    if error.errno == .invalidArgument {
+      error.detail = "an eventfd counter holds at most 0xfffffffffffffffe"
+    } else if error.errno == .resourceTemporarilyUnavailable {
+      error.detail = "adding \(value) would take the counter past 0xfffffffffffffffe"
+    }
+    throw error
   }
 
   // MARK: Descriptor

@@ -9,24 +9,33 @@ import SystemPackage
 /// The calling thread's `errno`.
 var systemErrno: CInt { errno }
 
+/// The address passed for an empty message or buffer that has none: non-null
+/// and suitably aligned, never dereferenced (the kernel copies no byte for a
+/// zero-length message and rejects a zero-length receive buffer with
+/// `EMSGSIZE` before touching it). Rust uses the same idea for empty slices.
+@inline(__always)
+var danglingPointer: UnsafeMutableRawPointer { UnsafeMutableRawPointer(bitPattern: 16)! }
+
 /// A descriptor that is closed exactly once, and never while a call on it is
 /// in flight.
 ///
 /// Every operation borrows the descriptor through ``withDescriptor(_:_:)``,
-/// which counts it as a user. ``close()`` marks the descriptor closed at once
+/// which counts it as a user. ``close(_:)`` marks the descriptor closed at once
 /// (later operations fail with `EBADF`) and closes it when the last user
 /// returns, so another thread's call can never land on a recycled descriptor
 /// number. `deinit` closes it if nobody did.
+///
+/// The state is one atomic word: the number of users in the low bits, and
+/// two flags, "close requested" and "closed". Borrowing costs one atomic
+/// increment and one atomic decrement, and no lock.
 final class GuardedDescriptor: Sendable {
-  private struct State {
-    var users = 0
-    var closeRequested = false
-    var closed = false
-  }
+  private static let closeRequested = 1 << 62
+  private static let closedFlag = 1 << 61
+  private static let usersMask = closedFlag - 1
 
   let rawValue: CInt
   let label: String?
-  private let state = Mutex(State())
+  private let state = Atomic<Int>(0)
   private let closeFunction: @Sendable (CInt) -> CInt
 
   init(_ rawValue: CInt, label: String?, close: @escaping @Sendable (CInt) -> CInt) {
@@ -37,47 +46,53 @@ final class GuardedDescriptor: Sendable {
 
   /// Runs `body` with the descriptor, which stays open until it returns.
   @inline(__always)
-  func withDescriptor<R>(_ operation: String, _ body: (CInt) throws -> R) throws -> R {
-    let usable = state.withLock { state -> Bool in
-      guard !state.closeRequested else { return false }
-      state.users += 1
-      return true
-    }
-    guard usable else { throw HinixError.closed(operation, queueName: label) }
+  func withDescriptor<R>(_ operation: StaticString, _ body: (CInt) throws -> R) throws -> R {
+    let old = state.wrappingAdd(1, ordering: .acquiring).oldValue
     defer { release() }
+    if old & Self.closeRequested != 0 { try throwClosed(operation) }
     return try body(rawValue)
   }
 
-  @inline(__always)
-  private func release() {
-    let closeNow = state.withLock { state -> Bool in
-      state.users -= 1
-      guard state.closeRequested, state.users == 0, !state.closed else { return false }
-      state.closed = true
-      return true
-    }
-    if closeNow { _ = closeFunction(rawValue) }
+  /// The error for a call on a closed descriptor (out of line: it is rare).
+  @inline(never)
+  private func throwClosed(_ operation: StaticString) throws -> Never {
+    throw HinixError.closed(operation.description, queueName: label)
   }
 
-  /// Whether ``close()`` has been called.
-  var isClosed: Bool { state.withLock { $0.closeRequested } }
+  /// Ends a borrow; the last user after a close request closes the descriptor.
+  @inline(__always)
+  private func release() {
+    let new = state.wrappingSubtract(1, ordering: .releasing).newValue
+    if new == Self.closeRequested { closeAfterLastUser() }
+  }
+
+  @inline(never)
+  private func closeAfterLastUser() {
+    if closeIfLast() { _ = closeFunction(rawValue) }
+  }
+
+  /// Closes the descriptor if close was requested, nobody uses it and nobody
+  /// closed it yet. Returns whether this call closed it.
+  private func closeIfLast() -> Bool {
+    let (exchanged, _) = state.compareExchange(
+      expected: Self.closeRequested, desired: Self.closeRequested | Self.closedFlag,
+      ordering: .acquiringAndReleasing)
+    return exchanged
+  }
+
+  /// Whether ``close(_:)`` has been called.
+  var isClosed: Bool { state.load(ordering: .acquiring) & Self.closeRequested != 0 }
 
   /// How many calls are using the descriptor now.
-  var callsInFlight: Int { state.withLock { $0.users } }
+  var callsInFlight: Int { state.load(ordering: .acquiring) & Self.usersMask }
 
   /// Closes the descriptor now, or when the calls in flight return. Calling it
   /// again does nothing.
   ///
   /// - Throws: ``HinixError`` if the kernel's `close` failed.
   func close(_ operation: String) throws {
-    let closeNow = state.withLock { state -> Bool in
-      guard !state.closeRequested else { return false }
-      state.closeRequested = true
-      guard state.users == 0 else { return false }
-      state.closed = true
-      return true
-    }
-    guard closeNow else { return }
+    let old = state.bitwiseOr(Self.closeRequested, ordering: .acquiringAndReleasing).oldValue
+    guard old & Self.closeRequested == 0, old & Self.usersMask == 0, closeIfLast() else { return }
     // close(2) is never retried: the descriptor is gone even when it reports EINTR.
     if closeFunction(rawValue) == -1 && systemErrno != EINTR {
       throw HinixError.current(operation, queueName: label)
@@ -86,7 +101,7 @@ final class GuardedDescriptor: Sendable {
 
   deinit {
     // No other reference exists, so no call can be in flight.
-    if !state.withLock({ $0.closed }) { _ = closeFunction(rawValue) }
+    if state.load(ordering: .acquiring) & Self.closedFlag == 0 { _ = closeFunction(rawValue) }
   }
 }
 

@@ -125,34 +125,31 @@ extension MsgQueue {
   }
 
   /// The one receive path. Returns `nil` only for `.never` on an empty queue.
+  /// Inlined into each public receive, so the `wait` switch folds away.
+  @inline(__always)
   func receive(
     into buffer: UnsafeMutableRawBufferPointer, wait: Wait, retryOnInterrupt: Bool
   ) throws -> Received? {
-    let operation = if case .blocking = wait { "mq_receive" } else { "mq_timedreceive" }
+    let operation: StaticString = if case .blocking = wait { "mq_receive" } else { "mq_timedreceive" }
     return try guarded.withDescriptor(operation) { fd in
       var priority: UInt32 = 0
-      var byte: UInt8 = 0
-      let count = withUnsafeMutablePointer(to: &byte) { placeholder -> Int in
-        let base = buffer.baseAddress ?? UnsafeMutableRawPointer(placeholder)
-        switch wait {
-        case .blocking:
-          return retrying(retryOnInterrupt) {
-            CHinix_mq_receive(fd, base, buffer.count, &priority)
-          }
-        case .deadline(let deadline):
-          var time = deadline.timespec
-          return retrying(retryOnInterrupt) {
-            CHinix_mq_timedreceive(fd, base, buffer.count, &priority, &time)
-          }
-        case .never:
-          var time = Deadline.expired.timespec
-          return retrying(true) { CHinix_mq_timedreceive(fd, base, buffer.count, &priority, &time) }
+      let base = buffer.baseAddress ?? danglingPointer
+      let count: Int
+      switch wait {
+      case .blocking:
+        count = retrying(retryOnInterrupt) { CHinix_mq_receive(fd, base, buffer.count, &priority) }
+      case .deadline(let deadline):
+        var time = deadline.timespec
+        count = retrying(retryOnInterrupt) {
+          CHinix_mq_timedreceive(fd, base, buffer.count, &priority, &time)
         }
+      case .never:
+        var time = timespec(tv_sec: 0, tv_nsec: 0)  // Deadline.expired
+        count = retrying(true) { CHinix_mq_timedreceive(fd, base, buffer.count, &priority, &time) }
       }
       if count >= 0 { return Received(count: count, priority: priority) }
-      let code = systemErrno
-      if case .never = wait, code == EAGAIN || code == ETIMEDOUT { return nil }
-      throw transferError(operation, code: code, bytes: buffer.count, sending: false)
+      _ = try transferFailed(operation, wait: wait, bytes: buffer.count, sending: false)
+      return nil
     }
   }
 }

@@ -155,41 +155,49 @@ extension MsgQueue {
     try send(text.utf8, priority: priority, deadline: deadline, retryOnInterrupt: retryOnInterrupt)
   }
 
-  /// The one send path: validates the priority, calls the kernel, explains the error.
+  /// The one send path: validates the priority, calls the kernel, explains
+  /// the error. Inlined into each public send, so the `wait` switch folds
+  /// away; the error paths are out of line.
+  @inline(__always)
   func send(
     _ message: UnsafeRawBufferPointer, priority: UInt32, wait: Wait, retryOnInterrupt: Bool
   ) throws -> Bool {
-    guard priority < Self.priorityLimit else {
-      throw HinixError.invalid(
-        "priorities run from 0 to \(Self.priorityLimit - 1)", queueName: name.rawValue,
-        limit: .priority(requested: UInt(priority), maximum: Int(Self.priorityLimit)))
-    }
-    let operation = if case .blocking = wait { "mq_send" } else { "mq_timedsend" }
+    if priority >= Self.priorityLimit { try throwInvalidPriority(priority) }
+    let operation: StaticString = if case .blocking = wait { "mq_send" } else { "mq_timedsend" }
     return try guarded.withDescriptor(operation) { fd in
-      var byte: UInt8 = 0
-      let result = withUnsafeMutablePointer(to: &byte) { placeholder -> CInt in
-        // A zero-length message may come with a nil base address; the kernel wants a pointer.
-        let base = message.baseAddress ?? UnsafeRawPointer(placeholder)
-        switch wait {
-        case .blocking:
-          return retrying(retryOnInterrupt) {
-            CHinix_mq_send(fd, base, message.count, priority)
-          }
-        case .deadline(let deadline):
-          var time = deadline.timespec
-          return retrying(retryOnInterrupt) {
-            CHinix_mq_timedsend(fd, base, message.count, priority, &time)
-          }
-        case .never:
-          var time = Deadline.expired.timespec
-          return retrying(true) { CHinix_mq_timedsend(fd, base, message.count, priority, &time) }
+      let base = message.baseAddress ?? UnsafeRawPointer(danglingPointer)
+      let result: CInt
+      switch wait {
+      case .blocking:
+        result = retrying(retryOnInterrupt) { CHinix_mq_send(fd, base, message.count, priority) }
+      case .deadline(let deadline):
+        var time = deadline.timespec
+        result = retrying(retryOnInterrupt) {
+          CHinix_mq_timedsend(fd, base, message.count, priority, &time)
         }
+      case .never:
+        var time = timespec(tv_sec: 0, tv_nsec: 0)  // Deadline.expired
+        result = retrying(true) { CHinix_mq_timedsend(fd, base, message.count, priority, &time) }
       }
       if result == 0 { return true }
-      let code = systemErrno
-      if case .never = wait, code == EAGAIN || code == ETIMEDOUT { return false }
-      throw transferError(operation, code: code, bytes: message.count, sending: true)
+      return try transferFailed(operation, wait: wait, bytes: message.count, sending: true)
     }
+  }
+
+  @inline(never)
+  func throwInvalidPriority(_ priority: UInt32) throws -> Never {
+    throw HinixError.invalid(
+      "priorities run from 0 to \(Self.priorityLimit - 1)", queueName: name.rawValue,
+      limit: .priority(requested: UInt(priority), maximum: Int(Self.priorityLimit)))
+  }
+
+  /// After a failed send or receive: `false` if a call that must not wait
+  /// would have waited, else throws the explained error.
+  @inline(never)
+  func transferFailed(_ operation: StaticString, wait: Wait, bytes: Int, sending: Bool) throws -> Bool {
+    let code = systemErrno
+    if case .never = wait, code == EAGAIN || code == ETIMEDOUT { return false }
+    throw transferError(operation.description, code: code, bytes: bytes, sending: sending)
   }
 
   /// An error from a send or receive, with what the caller needs to know.

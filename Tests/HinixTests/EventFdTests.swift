@@ -1,3 +1,4 @@
+import CHinix
 import SystemPackage
 import Testing
 
@@ -39,6 +40,7 @@ struct EventFdTests {
 
   @Test("The counter saturates at 0xfffffffffffffffe: one more would block (EAGAIN when non-blocking)")
   func saturation() throws {
+    #expect(EventFd.maximumValue == CHinix_EVENTFD_MAX, "the literal must match the C shim's value")
     let event = try EventFd(options: .nonBlocking)
     try event.write(EventFd.maximumValue)
     let error = hinixError { try event.write(1) }

@@ -188,6 +188,7 @@ struct MsgQueueTransferTests {
       #expect(error?.limit == .priority(requested: 32768, maximum: 32768))
       #expect(try queue.attributes().currentMessages == 0)
       #expect(MsgQueue.priorityLimit == 32768)
+      #expect(MsgQueue.priorityLimit == UInt32(CHinix_MQ_PRIO_MAX), "the literal must match MQ_PRIO_MAX")
     }
   }
 
