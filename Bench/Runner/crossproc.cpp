@@ -18,6 +18,11 @@
 // of up to 100 round trips); the time is manual (CLOCK_MONOTONIC around each
 // round trip), and every round trip is a sample: p50_ns, p99_ns, p999_ns and
 // max_ns are counters. Iteration counts are fixed so a run is bounded.
+//
+// Every one of them runs in one harness, RunCrossProcess<W>: W is a workload
+// (PingPong<Transport> or MqThroughput<Ops>) that opens its descriptors, serves
+// in the child, takes one timed step and stops the child; the harness does the
+// fork, placement, warm-up, timing, samples, teardown and error reporting.
 #include "common.h"
 
 #include <sys/socket.h>
@@ -227,48 +232,66 @@ struct UnixDgramTransport {
   }
 };
 
-// MARK: - The generic ping-pong
+// MARK: - The harness every cross-process benchmark runs in
 
-template <class T>
-void PingPong(benchmark::State &state, Placement where, bool spin, size_t size) {
+/// Runs one cross-process benchmark around a workload `W`, which supplies:
+///
+///     static constexpr const char *kStep;  // the timed step, named in errors ("round trip")
+///     static constexpr bool kSampled;      // each step is a latency sample (p50_ns...)
+///     bool Open(size_t size, bool spin, std::string *error);  // parent, before the fork
+///     int Serve();                         // the child: answers until stopped; its exit status
+///     int64_t WarmUps(int64_t max_iterations) const;  // untimed steps before timing
+///     bool Step();                         // the parent's timed step (errno set on failure)
+///     bool Stop();                         // tells the child to exit
+///     void Count(benchmark::State &) const;  // items/bytes counters after a clean run
+///
+/// The harness labels the run with its placement, opens the transport, forks
+/// the child through CrossProcess (pinned, dies with the parent, SIGCHLD and a
+/// watchdog turn a dead or hung child into an error), proves the child is up
+/// with the warm-up, times each step with CLOCK_MONOTONIC as manual time, then
+/// stops and reaps the child. Any failure becomes SkipWithError; the
+/// destructors (~CrossProcess first, then the workload's) kill and reap a child
+/// still running, restore signals and affinity, and close the descriptors.
+template <class W>
+void RunCrossProcess(benchmark::State &state, Placement where, bool spin, size_t size) {
   state.SetLabel(std::string("cpu:") + PlacementName(where) + (spin ? " wait:spin" : " wait:block"));
-  T t;
+  W w;
   std::string error;
-  if (!t.Open(size, spin, &error)) {
+  if (!w.Open(size, spin, &error)) {
     state.SkipWithError(error.c_str());
     return;
   }
   CrossProcess xp(where);
-  if (!xp.Spawn([&] { return t.Serve(); })) {
+  if (!xp.Spawn([&] { return w.Serve(); })) {
     state.SkipWithError(xp.error().c_str());
     return;
   }
-  // The first round trip proves the child is up and pinned; a few more warm caches.
-  const int64_t warm = std::min<int64_t>(100, state.max_iterations / 10 + 1);
+  // The first step proves the child is up and pinned; more warm caches.
+  const int64_t warm = w.WarmUps(state.max_iterations);
   for (int64_t i = 0; i < warm; ++i) {
-    if (!t.RoundTrip()) {
-      state.SkipWithError(xp.Why("warm-up round trip", errno).c_str());
+    if (!w.Step()) {
+      state.SkipWithError(xp.Why((std::string("warm-up ") + W::kStep).c_str(), errno).c_str());
       return;  // ~CrossProcess kills and reaps the child
     }
   }
-  Samples samples(state.max_iterations);
+  Samples samples(W::kSampled ? state.max_iterations : 0);
   int failed_errno = 0;
   for (auto _ : state) {
     int64_t t0 = NowNs();
-    bool ok = t.RoundTrip();
+    bool ok = w.Step();
     int64_t t1 = NowNs();
     if (__builtin_expect(!ok, 0)) {
       failed_errno = errno ? errno : EIO;
       break;
     }
-    samples.Add(t1 - t0);
+    if constexpr (W::kSampled) samples.Add(t1 - t0);
     state.SetIterationTime(double(t1 - t0) * 1e-9);
   }
   if (failed_errno) {
-    state.SkipWithError(xp.Why("round trip", failed_errno).c_str());
+    state.SkipWithError(xp.Why(W::kStep, failed_errno).c_str());
     return;
   }
-  if (!t.Stop()) {
+  if (!w.Stop()) {
     state.SkipWithError(xp.Why("stop", errno).c_str());
     return;
   }
@@ -276,81 +299,74 @@ void PingPong(benchmark::State &state, Placement where, bool spin, size_t size) 
     state.SkipWithError(xp.error().c_str());
     return;
   }
-  samples.Report(state);
-  state.SetItemsProcessed(state.iterations());  // round trips per second
+  if constexpr (W::kSampled) samples.Report(state);
+  w.Count(state);
 }
 
-// MARK: - One-way throughput
+// MARK: - Workloads
+
+/// A round trip over transport T; every round trip is a sample.
+template <class T>
+struct PingPong : T {
+  static constexpr const char *kStep = "round trip";
+  static constexpr bool kSampled = true;
+  int64_t WarmUps(int64_t max_iterations) const {
+    return std::min<int64_t>(100, max_iterations / 10 + 1);
+  }
+  bool Step() { return this->RoundTrip(); }
+  void Count(benchmark::State &state) const {
+    state.SetItemsProcessed(state.iterations());  // round trips per second
+  }
+};
 
 constexpr int64_t kThroughputBatch = 1000;
 
+/// One-way: each step sends a batch of 1000 messages into one queue of 10 that
+/// the child drains; one untimed batch warms up.
 template <class Ops>
-void MqThroughput(benchmark::State &state, Placement where) {
-  state.SetLabel(std::string("cpu:") + PlacementName(where) + " wait:block");
-  const size_t size = size_t(state.range(0));
-  const long msgsize = std::max<long>(long(size), 1);
-  constexpr unsigned kData = 1, kStop = 0;  // the stop message sorts after all data
-  std::string error;
-  mqd_t q = CreateAnonymousQueue<Ops>(10, msgsize, 0, &error);
-  if (q == (mqd_t)-1) {
-    state.SkipWithError(error.c_str());
-    return;
-  }
-  struct Closer {
-    mqd_t q;
-    ~Closer() { Ops::mq_close(q); }
-  } closer{q};
-  std::vector<char> out(size_t(msgsize), 'h');
+struct MqThroughput {
+  static constexpr const char *kStep = "mq_send";
+  static constexpr bool kSampled = false;
+  static constexpr unsigned kData = 1, kStop = 0;  // the stop message sorts after all data
 
-  CrossProcess xp(where);
-  bool spawned = xp.Spawn([&] {
-    std::vector<char> buf(static_cast<size_t>(msgsize));
+  mqd_t q = (mqd_t)-1;
+  size_t size = 0;
+  std::vector<char> out;
+
+  bool Open(size_t s, bool, std::string *error) {
+    size = s;
+    const long msgsize = std::max<long>(long(s), 1);
+    q = CreateAnonymousQueue<Ops>(10, msgsize, 0, error);
+    if (q == (mqd_t)-1) return false;
+    out.assign(size_t(msgsize), 'h');
+    return true;
+  }
+  ~MqThroughput() {
+    if (q != (mqd_t)-1) Ops::mq_close(q);
+  }
+  int Serve() {
+    std::vector<char> buf(out.size());
     for (;;) {
       unsigned prio;
       if (Retry(false, [&] { return Ops::mq_receive(q, buf.data(), buf.size(), &prio); }) < 0) return 2;
       if (prio == kStop) return 0;
     }
-  });
-  if (!spawned) {
-    state.SkipWithError(xp.error().c_str());
-    return;
   }
-  auto send_batch = [&] {
+  int64_t WarmUps(int64_t) const { return 1; }
+  bool Step() {
     for (int64_t k = 0; k < kThroughputBatch; ++k)
       if (Retry(false, [&] { return ssize_t(Ops::mq_send(q, out.data(), size, kData)); }) < 0)
         return false;
     return true;
-  };
-  if (!send_batch()) {  // untimed warm-up batch
-    state.SkipWithError(xp.Why("warm-up mq_send", errno).c_str());
-    return;
   }
-  int failed_errno = 0;
-  for (auto _ : state) {
-    int64_t t0 = NowNs();
-    bool ok = send_batch();
-    int64_t t1 = NowNs();
-    if (__builtin_expect(!ok, 0)) {
-      failed_errno = errno ? errno : EIO;
-      break;
-    }
-    state.SetIterationTime(double(t1 - t0) * 1e-9);
+  bool Stop() {
+    return Retry(false, [&] { return ssize_t(Ops::mq_send(q, out.data(), 0, kStop)); }) >= 0;
   }
-  if (failed_errno) {
-    state.SkipWithError(xp.Why("mq_send", failed_errno).c_str());
-    return;
+  void Count(benchmark::State &state) const {
+    state.SetItemsProcessed(state.iterations() * kThroughputBatch);
+    state.SetBytesProcessed(state.iterations() * kThroughputBatch * int64_t(size));
   }
-  if (Retry(false, [&] { return ssize_t(Ops::mq_send(q, out.data(), 0, kStop)); }) < 0) {
-    state.SkipWithError(xp.Why("stop", errno).c_str());
-    return;
-  }
-  if (!xp.Reap()) {
-    state.SkipWithError(xp.error().c_str());
-    return;
-  }
-  state.SetItemsProcessed(state.iterations() * kThroughputBatch);
-  state.SetBytesProcessed(state.iterations() * kThroughputBatch * int64_t(size));
-}
+};
 
 // MARK: - Registration
 
@@ -393,7 +409,7 @@ void RegisterFor() {
       benchmark::RegisterBenchmark(
           Base(Ops::kName, "MqPingPong", where, spin).c_str(),
           [where, spin](benchmark::State &s) {
-            PingPong<MqTransport<Ops>>(s, where, spin, size_t(s.range(0)));
+            RunCrossProcess<PingPong<MqTransport<Ops>>>(s, where, spin, size_t(s.range(0)));
           })
           ->ArgName("size")
           ->Arg(8)
@@ -403,13 +419,17 @@ void RegisterFor() {
           ->UseManualTime();
       benchmark::RegisterBenchmark(
           Base(Ops::kName, "EventfdPingPong", where, spin).c_str(),
-          [where, spin](benchmark::State &s) { PingPong<EventfdTransport<Ops>>(s, where, spin, 8); })
+          [where, spin](benchmark::State &s) {
+            RunCrossProcess<PingPong<EventfdTransport<Ops>>>(s, where, spin, 8);
+          })
           ->Iterations(PingPongIterations(where, spin))
           ->UseManualTime();
     }
     benchmark::RegisterBenchmark(
         Base(Ops::kName, "MqThroughput", where, false).c_str(),
-        [where](benchmark::State &s) { MqThroughput<Ops>(s, where); })
+        [where](benchmark::State &s) {
+          RunCrossProcess<MqThroughput<Ops>>(s, where, false, size_t(s.range(0)));
+        })
         ->ArgName("size")
         ->Arg(8)
         ->Arg(512)
@@ -425,19 +445,21 @@ void RegisterCrossProcessBenchmarks() {
   RegisterFor<FloorOps>();
   RegisterFor<ShimOps>();
   for (Placement where : kPlacements) {
-    benchmark::RegisterBenchmark(Base("Ref", "PipePingPong", where, false).c_str(),
-                                 [where](benchmark::State &s) {
-                                   PingPong<PipeTransport>(s, where, false, size_t(s.range(0)));
-                                 })
+    benchmark::RegisterBenchmark(
+        Base("Ref", "PipePingPong", where, false).c_str(),
+        [where](benchmark::State &s) {
+          RunCrossProcess<PingPong<PipeTransport>>(s, where, false, size_t(s.range(0)));
+        })
         ->ArgName("size")
         ->Arg(1)
         ->Arg(64)
         ->Iterations(PingPongIterations(where, false))
         ->UseManualTime();
-    benchmark::RegisterBenchmark(Base("Ref", "UnixDgramPingPong", where, false).c_str(),
-                                 [where](benchmark::State &s) {
-                                   PingPong<UnixDgramTransport>(s, where, false, size_t(s.range(0)));
-                                 })
+    benchmark::RegisterBenchmark(
+        Base("Ref", "UnixDgramPingPong", where, false).c_str(),
+        [where](benchmark::State &s) {
+          RunCrossProcess<PingPong<UnixDgramTransport>>(s, where, false, size_t(s.range(0)));
+        })
         ->ArgName("size")
         ->Arg(8)
         ->Arg(512)
