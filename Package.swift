@@ -7,6 +7,8 @@ let package = Package(
   name: "Hinix",
   products: [
     .library(name: "Hinix", targets: ["Hinix"]),
+    // The C shim itself, for benchmarks that put the Swift API beside the C calls it makes.
+    .library(name: "CHinix", targets: ["CHinix"]),
     .executable(name: "mqsend", targets: ["mqsend"]),
     .executable(name: "mqrecv", targets: ["mqrecv"]),
     .executable(name: "hinix", targets: ["hinix"]),
