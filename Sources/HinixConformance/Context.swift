@@ -68,15 +68,33 @@ public final class CheckContext: @unchecked Sendable {
   }
 
   /// Writes `value` to /proc/sys/fs/mqueue/`name`; call only in a private namespace.
+  ///
+  /// - Throws: ``CheckSkipped`` when the kernel does not let this process
+  ///   write the file at all (EACCES or EPERM: Linux 5.10 refuses it to root
+  ///   in a user namespace, 6.1 and later allow it), so a check that needs to
+  ///   change the limits is skipped with that reason rather than failed;
+  ///   ``SysctlWriteError`` when the kernel refused this value.
   public func setSysctl(_ name: String, _ value: Int) throws {
-    let fd = open("/proc/sys/fs/mqueue/" + name, O_WRONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw HarnessError("open /proc/sys/fs/mqueue/\(name): \(Errno(rawValue: systemErrno))") }
+    let path = "/proc/sys/fs/mqueue/" + name
+    let fd = open(path, O_WRONLY | O_CLOEXEC)
+    guard fd >= 0 else {
+      let error = Errno(rawValue: systemErrno)
+      if error == .permissionDenied || error == .notPermitted { throw sysctlNotWritable(path, error) }
+      throw HarnessError("open \(path): \(error)")
+    }
     defer { close(fd) }
     let text = Array("\(value)\n".utf8)
     let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     guard written == text.count else {
-      throw SysctlWriteError(errno: Errno(rawValue: systemErrno))
+      let error = Errno(rawValue: systemErrno)
+      if error == .permissionDenied || error == .notPermitted { throw sysctlNotWritable(path, error) }
+      throw SysctlWriteError(errno: error)
     }
+  }
+
+  private func sysctlNotWritable(_ path: String, _ error: Errno) -> CheckSkipped {
+    CheckSkipped(
+      "needs to change \(path) in a private IPC namespace, and this kernel refused it with \(error.symbolicName) (uid \(getuid()))")
   }
 
   /// Removes the queues the check named and stops its helpers.
