@@ -67,16 +67,56 @@ public final class CheckContext: @unchecked Sendable {
     }
   }
 
+  /// Clears CAP_SYS_RESOURCE from this worker's effective capabilities, so
+  /// that a clause about unprivileged callers can be checked where the run
+  /// has the capability (root in a freshly booted kernel does; root on a
+  /// container host often does not). Only the check's own worker process,
+  /// and the helpers it starts afterwards, lose it.
+  ///
+  /// - Throws: ``CheckSkipped`` when capget(2) or capset(2) refuses.
+  public func dropSysResource() throws {
+    guard SystemLimits.current().hasSysResource else { return }
+    // struct __user_cap_header_struct { version 3, pid 0 (this thread) } and
+    // two struct __user_cap_data_struct { effective, permitted, inheritable }.
+    var header: (UInt32, Int32) = (0x2008_0522, 0)
+    var data = [UInt32](repeating: 0, count: 6)
+    guard libcCapget(&header, &data) == 0 else {
+      throw CheckSkipped("needs CAP_SYS_RESOURCE dropped, and capget failed with \(Errno(rawValue: systemErrno).symbolicName)")
+    }
+    data[0] &= ~(UInt32(1) << 24)  // CAP_SYS_RESOURCE, in the first word's effective set
+    guard libcCapset(&header, &data) == 0, !SystemLimits.current().hasSysResource else {
+      throw CheckSkipped("needs CAP_SYS_RESOURCE dropped, and capset failed with \(Errno(rawValue: systemErrno).symbolicName)")
+    }
+  }
+
   /// Writes `value` to /proc/sys/fs/mqueue/`name`; call only in a private namespace.
+  ///
+  /// - Throws: ``CheckSkipped`` when the kernel does not let this process
+  ///   write the file at all (EACCES or EPERM: Linux 5.10 refuses it to root
+  ///   in a user namespace, 6.1 and later allow it), so a check that needs to
+  ///   change the limits is skipped with that reason rather than failed;
+  ///   ``SysctlWriteError`` when the kernel refused this value.
   public func setSysctl(_ name: String, _ value: Int) throws {
-    let fd = open("/proc/sys/fs/mqueue/" + name, O_WRONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw HarnessError("open /proc/sys/fs/mqueue/\(name): \(Errno(rawValue: systemErrno))") }
+    let path = "/proc/sys/fs/mqueue/" + name
+    let fd = open(path, O_WRONLY | O_CLOEXEC)
+    guard fd >= 0 else {
+      let error = Errno(rawValue: systemErrno)
+      if error == .permissionDenied || error == .notPermitted { throw sysctlNotWritable(path, error) }
+      throw HarnessError("open \(path): \(error)")
+    }
     defer { close(fd) }
     let text = Array("\(value)\n".utf8)
     let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
     guard written == text.count else {
-      throw SysctlWriteError(errno: Errno(rawValue: systemErrno))
+      let error = Errno(rawValue: systemErrno)
+      if error == .permissionDenied || error == .notPermitted { throw sysctlNotWritable(path, error) }
+      throw SysctlWriteError(errno: error)
     }
+  }
+
+  private func sysctlNotWritable(_ path: String, _ error: Errno) -> CheckSkipped {
+    CheckSkipped(
+      "needs to change \(path) in a private IPC namespace, and this kernel refused it with \(error.symbolicName) (uid \(getuid()))")
   }
 
   /// Removes the queues the check named and stops its helpers.
@@ -111,3 +151,10 @@ public struct HarnessError: Error, Sendable, CustomStringConvertible {
   /// Creates an error.
   public init(_ description: String) { self.description = description }
 }
+
+// glibc's capget(2) and capset(2), which Swift's Glibc module does not import
+// (<sys/capability.h> is libcap's); both take two pointers.
+@_silgen_name("capget")
+private func libcCapget(_ header: UnsafeMutableRawPointer, _ data: UnsafeMutableRawPointer) -> CInt
+@_silgen_name("capset")
+private func libcCapset(_ header: UnsafeMutableRawPointer, _ data: UnsafeMutableRawPointer) -> CInt

@@ -55,14 +55,31 @@ private final class RawEventFd {
   }
 }
 
-/// The `syscall` entry point of libc, which Swift cannot call as a variadic
-/// function; glibc's x86-64 implementation reads only integer registers.
-private typealias SyscallFunction = @convention(c) (Int, Int, Int, Int, Int, Int, Int) -> Int
+// glibc entry points that Swift's Glibc module does not import: `syscall` and
+// `ioctl` are variadic, `ppoll` needs _GNU_SOURCE, and `eventfd_read` and
+// `eventfd_write` live in <sys/eventfd.h>. They are bound by symbol at link
+// time rather than looked up with dlsym, which finds nothing in a static
+// executable (the one scripts/kernel-matrix boots in a guest). Each takes
+// integers and pointers only, which Swift's calling convention passes in the
+// same registers as C; glibc's `syscall` and `ioctl` read only integer
+// registers, so calling them as fixed-arity functions is safe.
+@_silgen_name("syscall")
+private func libcSyscall(_ number: Int, _ a1: Int, _ a2: Int, _ a3: Int, _ a4: Int, _ a5: Int, _ a6: Int) -> Int
+@_silgen_name("ioctl")
+private func libcIoctl(_ fd: CInt, _ request: UInt, _ argument: Int) -> CInt
+@_silgen_name("ppoll")
+private func libcPpoll(
+  _ fds: UnsafeMutablePointer<pollfd>, _ count: nfds_t, _ timeout: UnsafePointer<timespec>?, _ mask: UnsafePointer<sigset_t>?
+) -> CInt
+@_silgen_name("eventfd_read")
+private func libcEventfdRead(_ fd: CInt, _ value: UnsafeMutablePointer<UInt64>) -> CInt
+@_silgen_name("eventfd_write")
+private func libcEventfdWrite(_ fd: CInt, _ value: UInt64) -> CInt
 
-private func rawSyscall() throws -> SyscallFunction {
+/// libc's `syscall`, for the raw x86-64 syscall numbers the checks use.
+private func rawSyscall() throws -> (Int, Int, Int, Int, Int, Int, Int) -> Int {
   #if arch(x86_64)
-    guard let symbol = dlsym(nil, "syscall") else { throw CheckSkipped("dlsym(syscall) failed") }
-    return unsafeBitCast(symbol, to: SyscallFunction.self)
+    return libcSyscall
   #else
     throw CheckSkipped("the raw syscall numbers used here are x86-64's")
   #endif
@@ -491,13 +508,10 @@ let moreEventfdChecks: [Check] = [
       let count = CHinix_epoll_wait(epoll, &masks, &data, 2, 0)
       return count == 1 && data[0] == 42 ? masks[0] : UInt32.max
     }
-    typealias PpollFunction = @convention(c) (UnsafeMutablePointer<pollfd>, nfds_t, UnsafePointer<timespec>?, UnsafePointer<sigset_t>?) -> CInt
-    guard let ppollSymbol = dlsym(nil, "ppoll") else { throw HarnessError("dlsym(ppoll) failed") }
-    let ppollCall = unsafeBitCast(ppollSymbol, to: PpollFunction.self)
     func ppollMask() -> Int16 {
       var entry = pollfd(fd: event.fd, events: Int16(POLLIN | POLLOUT), revents: 0)
       var zero = timespec(tv_sec: 0, tv_nsec: 0)
-      _ = ppollCall(&entry, 1, &zero, nil)
+      _ = libcPpoll(&entry, 1, &zero, nil)
       return entry.revents
     }
     func pselectReady() -> (Bool, Bool) {
@@ -600,13 +614,8 @@ let moreEventfdChecks: [Check] = [
     "EFD-GLIBC-HELPERS", source: "eventfd(2) NOTES",
     clause: "glibc's eventfd_read and eventfd_write return 0, or −1 with errno (EAGAIN, EINVAL)"
   ) { _ in
-    typealias ReadFunction = @convention(c) (CInt, UnsafeMutablePointer<UInt64>) -> CInt
-    typealias WriteFunction = @convention(c) (CInt, UInt64) -> CInt
-    guard let readSymbol = dlsym(nil, "eventfd_read"), let writeSymbol = dlsym(nil, "eventfd_write") else {
-      throw CheckFailure("glibc does not export eventfd_read and eventfd_write")
-    }
-    let eventfdRead = unsafeBitCast(readSymbol, to: ReadFunction.self)
-    let eventfdWrite = unsafeBitCast(writeSymbol, to: WriteFunction.self)
+    let eventfdRead = libcEventfdRead
+    let eventfdWrite = libcEventfdWrite
     let event = try RawEventFd(0, flags: CHinix_EFD_NONBLOCK)
     var value: UInt64 = 99
     try expectCErrno(EAGAIN, "eventfd_read of 0 (non-blocking)", Int(eventfdRead(event.fd, &value)))
@@ -622,9 +631,7 @@ let moreEventfdChecks: [Check] = [
     "EFD-NO-IOCTL", source: "kernel 6.18 (eventfd_fops has no unlocked_ioctl)",
     clause: "An eventfd has no ioctls of its own: FIONREAD and an EFD_IOC-style request fail with ENOTTY"
   ) { _ in
-    typealias IoctlFunction = @convention(c) (CInt, UInt, Int) -> CInt
-    guard let symbol = dlsym(nil, "ioctl") else { throw HarnessError("dlsym(ioctl) failed") }
-    let ioctlCall = unsafeBitCast(symbol, to: IoctlFunction.self)
+    let ioctlCall = libcIoctl
     let event = try RawEventFd(3, flags: CHinix_EFD_NONBLOCK)
     var scratch: UInt64 = 0
     for request: UInt in [0x541B /* FIONREAD */, 0x4008_4501 /* _IOW('E', 1, u64) */, 0x8008_4502 /* _IOR('E', 2, u64) */] {

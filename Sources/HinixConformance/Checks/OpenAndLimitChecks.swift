@@ -183,9 +183,7 @@ let openAndLimitChecks: [Check] = [
     clause: "Without CAP_SYS_RESOURCE the message-count ceiling is msg_max: with msg_max 20, maxmsg 20 is accepted and 21 fails with EINVAL",
     needs: [.ipcNamespace]
   ) { context in
-    guard !SystemLimits.current().hasSysResource else {
-      throw CheckSkipped("the clause is about unprivileged callers, and this process has CAP_SYS_RESOURCE")
-    }
+    try context.dropSysResource()  // the clause is about unprivileged callers
     try context.enterPrivateIPCNamespace()
     try context.setSysctl("msg_max", 20)
     let fd = CHinix_mq_open_attr(context.queueName("c20"), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600, 20, 16)
@@ -230,10 +228,8 @@ let openAndLimitChecks: [Check] = [
     "MQ-OV-MSGSIZE_MAX-CEIL", "MQ-OPEN-EINVAL-LIMITS", source: "mq_overview(7) /proc interfaces; mq_open(3) ERRORS",
     clause: "Without CAP_SYS_RESOURCE, mq_maxmsg above msg_max or mq_msgsize above msgsize_max fails with EINVAL (root included); the limits themselves are accepted"
   ) { context in
+    try context.dropSysResource()  // the clause is about unprivileged callers
     let limits = SystemLimits.current()
-    guard !limits.hasSysResource else {
-      throw CheckSkipped("the clause is about unprivileged callers, and this process has CAP_SYS_RESOURCE")
-    }
     guard let msgMax = limits.msgMax, let msgsizeMax = limits.msgsizeMax else { throw HarnessError("cannot read /proc/sys/fs/mqueue") }
     let fd = CHinix_mq_open_attr(context.queueName("edge"), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600, 1, msgsizeMax)
     try expect(fd >= 0, "mq_msgsize == msgsize_max (\(msgsizeMax)) failed: \(Errno(rawValue: systemErrno))")
@@ -280,9 +276,7 @@ let openAndLimitChecks: [Check] = [
     clause: "queues_max counts the queues of the IPC namespace: at the limit mq_open(O_CREAT) fails with ENOSPC, and an unlinked queue still open keeps counting until its last close",
     needs: [.ipcNamespace]
   ) { context in
-    guard !SystemLimits.current().hasSysResource else {
-      throw CheckSkipped("a CAP_SYS_RESOURCE process is exempt from queues_max")
-    }
+    try context.dropSysResource()  // a CAP_SYS_RESOURCE process is exempt from queues_max
     try context.enterPrivateIPCNamespace()
     try expect(olReadSysctl("queues_max") == 256, "a new namespace's queues_max is \(olReadSysctl("queues_max") ?? -1), expected 256")
     try context.setSysctl("queues_max", 2)
@@ -326,7 +320,8 @@ let openAndLimitChecks: [Check] = [
       try expect(error == nil, "writing \(value) to queues_max failed with \(Errno(rawValue: error ?? 0))")
       try expect(olReadSysctl("queues_max") == value, "queues_max does not read back \(value)")
     }
-    if !SystemLimits.current().hasSysResource {
+    // A CAP_SYS_RESOURCE process is exempt from queues_max: shed it, or leave this part out.
+    if (try? context.dropSysResource()) != nil {
       try expectCErrno(ENOSPC, "creating a queue with queues_max 0", Int(CHinix_mq_open_attr(context.queueName("none"), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600, 1, 8)))
     }
   },
