@@ -17,18 +17,23 @@
 //       queue, as /proc/<child>/syscall shows, stamps CLOCK_MONOTONIC and
 //       sends; the child stamps when its receive returns and sends the stamp
 //       back. A sample is the child's stamp minus the parent's.
+//   BM_{Floor,Shim}_MqNotifySignal/cpu:P/wait:block
+//       mq_notify latency: the child registers SIGEV_SIGNAL with a blocked
+//       real-time signal and sleeps in sigwaitinfo; the parent sees it there,
+//       stamps and sends to the empty queue; the sample ends when sigwaitinfo
+//       returns in the child. The child registers again every round.
 //
 // P is same (both on CPU 0), split (CPU 0 and CPU 1) or any (unpinned); W is
 // block (blocking calls) or spin (O_NONBLOCK descriptors, retried on EAGAIN).
 // The child is forked and answering before timing starts (one untimed warm-up
 // of up to 100 round trips); the time is manual (CLOCK_MONOTONIC around each
-// round trip; for the wake-up ones the child's stamp minus the
+// round trip; for the wake-up and notify ones the child's stamp minus the
 // parent's), and every round trip is a sample: p50_ns, p99_ns, p999_ns and
 // max_ns are counters. Iteration counts are fixed so a run is bounded.
 //
 // Every one of them runs in one harness, RunCrossProcess<W>: W is a workload
-// (PingPong<Transport>, MqThroughput<Ops>, MqWakeup<Ops> or
-// EventfdWakeup<Ops>) that opens its descriptors, serves
+// (PingPong<Transport>, MqThroughput<Ops>, MqWakeup<Ops>, EventfdWakeup<Ops>,
+// MqNotify<Ops>) that opens its descriptors, serves
 // in the child, takes one timed step and stops the child; the harness does the
 // fork, placement, warm-up, timing, samples, teardown and error reporting.
 #include "common.h"
@@ -600,6 +605,87 @@ struct EventfdWakeup {
   }
 };
 
+/// mq_notify signal latency: the child blocks a real-time signal, registers
+/// for SIGEV_SIGNAL on the empty queue `q` (Ops::mq_notify_signal: raw
+/// mq_notify with a sigevent, or CHinix_mq_notify_signal) and waits in
+/// sigwaitinfo; the parent waits until the child sleeps in rt_sigtimedwait,
+/// stamps and sends 8 bytes. The child stamps when sigwaitinfo returns, checks
+/// si_code SI_MESGQ and the value, drains the message, replies with the stamp
+/// on `reply` and registers again (a notification is one-shot).
+template <class Ops>
+struct MqNotify {
+  static constexpr const char *kStep = "notify";
+  static constexpr bool kSampled = true;
+  static constexpr bool kSelfTimed = true;
+  static constexpr unsigned kStop = 1;
+  static constexpr int kValue = 0x4878;
+
+  mqd_t q = (mqd_t)-1, reply = (mqd_t)-1;
+  int signo = 0;
+  int64_t sample_ns = 0;
+  AsleepWatch watch;
+
+  bool Open(size_t, bool, std::string *error) {
+    signo = SIGRTMIN + 1;
+    q = CreateAnonymousQueue<Ops>(1, sizeof(int64_t), 0, error);
+    if (q == (mqd_t)-1) return false;
+    reply = CreateAnonymousQueue<Ops>(1, sizeof(int64_t), 0, error);
+    return reply != (mqd_t)-1;
+  }
+  ~MqNotify() {
+    if (q != (mqd_t)-1) Ops::mq_close(q);
+    if (reply != (mqd_t)-1) Ops::mq_close(reply);
+  }
+  bool Spawn(CrossProcess &xp, std::string *error) {
+    return xp.Spawn([&] { return Serve(); }) && watch.Open(xp.last_child(), error);
+  }
+  int Serve() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, signo);
+    if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) return 4;
+    for (;;) {
+      if (Ops::mq_notify_signal(q, signo, kValue) != 0) return 5;
+      siginfo_t info;
+      int got;
+      while ((got = sigwaitinfo(&set, &info)) < 0 && errno == EINTR) {
+      }
+      int64_t now = NowNs();
+      if (got != signo || info.si_code != SI_MESGQ || info.si_value.sival_int != kValue) return 6;
+      int64_t buf = 0;
+      unsigned prio;
+      if (Retry(false, [&] { return Ops::mq_receive(q, &buf, sizeof buf, &prio); }) < 0) return 2;
+      if (prio == kStop) return 0;
+      if (Retry(false, [&] { return ssize_t(Ops::mq_send(reply, &now, sizeof now, 0)); }) < 0) return 3;
+    }
+  }
+  int64_t WarmUps(int64_t max_iterations) const {
+    return std::min<int64_t>(100, max_iterations / 10 + 1);
+  }
+  bool Step() {
+    // Registered and waiting: a message now reaches an empty queue with a
+    // registration, so the kernel signals the child.
+    if (!watch.Wait(SYS_rt_sigtimedwait, -1)) return false;
+    int64_t t0 = NowNs();
+    if (Retry(false, [&] { return ssize_t(Ops::mq_send(q, &t0, sizeof t0, 0)); }) < 0) return false;
+    int64_t t1 = 0;
+    unsigned prio;
+    if (Retry(false, [&] { return Ops::mq_receive(reply, &t1, sizeof t1, &prio); }) < 0) return false;
+    sample_ns = std::max<int64_t>(t1 - t0, 0);
+    return true;
+  }
+  bool Stop() {
+    // The stop message must also find the child registered, or it would wait forever.
+    if (!watch.Wait(SYS_rt_sigtimedwait, -1)) return false;
+    int64_t zero = 0;
+    return Retry(false, [&] { return ssize_t(Ops::mq_send(q, &zero, sizeof zero, kStop)); }) >= 0;
+  }
+  void Count(benchmark::State &state) const {
+    state.SetItemsProcessed(state.iterations());
+    watch.Count(state);
+  }
+};
+
 // MARK: - Registration
 
 /// Fixed round-trip counts per repetition, chosen so that one repetition
@@ -627,7 +713,7 @@ int64_t ThroughputIterations(Placement where) {
   return Scaled(where == Placement::Same ? 30 : 15, 2);
 }
 
-/// Wake-up samples; each step also waits, untimed, until the child
+/// Wake-up and notify samples; each step also waits, untimed, until the child
 /// sleeps, and takes the reply. Per step on the reference machines:
 ///   same:  p50 ~4-6 us, ~25 us of wall time per step  -> 5000 (~0.12 s)
 ///   split: p50 ~20-30 us, ~60 us mean, ~100 us wall    -> 2000 (~0.2 s)
@@ -686,6 +772,11 @@ void RegisterFor() {
     benchmark::RegisterBenchmark(
         Base(Ops::kName, "EventfdWakeup", where, false).c_str(),
         [where](benchmark::State &s) { RunCrossProcess<EventfdWakeup<Ops>>(s, where, false, 8); })
+        ->Iterations(WakeupIterations(where))
+        ->UseManualTime();
+    benchmark::RegisterBenchmark(
+        Base(Ops::kName, "MqNotifySignal", where, false).c_str(),
+        [where](benchmark::State &s) { RunCrossProcess<MqNotify<Ops>>(s, where, false, 8); })
         ->Iterations(WakeupIterations(where))
         ->UseManualTime();
   }
