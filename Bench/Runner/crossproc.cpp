@@ -11,6 +11,11 @@
 //       parent sends batches of 1000 messages into one queue (maxmsg 10), the
 //       child receives them: one-way messages/s and bytes/s (blocking calls:
 //       the sender sleeps whenever the queue is full, the receiver when empty).
+//   BM_{Floor,Shim}_MqThroughputNM/cpu:P/wait:block/producers:N/consumers:M/size:S
+//       the same with N producer and M consumer children on one queue of 10
+//       (producers on the parent's CPU, consumers on the child's): per step
+//       each producer sends 1000/N messages, the consumers count them in
+//       shared memory and the one that receives the last tells the parent.
 //   BM_{Floor,Shim}_MqWakeup/cpu:P/wait:block, ..._EventfdWakeup/cpu:P/wait:block
 //       wake-up latency of a blocked receiver: the parent waits until the
 //       child sleeps in mq_timedreceive (read for the eventfd) on an empty
@@ -32,16 +37,18 @@
 // max_ns are counters. Iteration counts are fixed so a run is bounded.
 //
 // Every one of them runs in one harness, RunCrossProcess<W>: W is a workload
-// (PingPong<Transport>, MqThroughput<Ops>, MqWakeup<Ops>, EventfdWakeup<Ops>,
-// MqNotify<Ops>) that opens its descriptors, serves
+// (PingPong<Transport>, MqThroughput<Ops>, MqThroughputNM<Ops>, MqWakeup<Ops>,
+// EventfdWakeup<Ops>, MqNotify<Ops>) that opens its descriptors, serves
 // in the child, takes one timed step and stops the child; the harness does the
 // fork, placement, warm-up, timing, samples, teardown and error reporting.
 #include "common.h"
 
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
 #include <algorithm>
+#include <atomic>
 #include <type_traits>
 
 namespace hb {
@@ -686,6 +693,115 @@ struct MqNotify {
   }
 };
 
+/// N producers -> M consumers through one queue of 10, all of them children:
+/// producers on the parent's CPU (ParentCpu), consumers on the child's
+/// (ChildCpu), so cpu:split puts producers on CPU 0 and consumers on CPU 1.
+/// Each step the parent lets every producer send 1000/N messages (a "go"
+/// eventfd each) and waits until the consumers, counting in shared memory,
+/// have received all 1000 (a "done" eventfd written by the consumer that
+/// receives the last one). The control eventfds are plain libc on both sides;
+/// only mq_send/mq_receive go through Ops.
+template <class Ops>
+struct MqThroughputNM {
+  static constexpr const char *kStep = "batch";
+  static constexpr bool kSampled = false;
+  static constexpr unsigned kData = 1, kStop = 0;
+
+  int producers, consumers;
+  int64_t batch;  // 1000, rounded down to a multiple of the producers
+  mqd_t q = (mqd_t)-1;
+  size_t size = 0;
+  std::vector<char> out;
+  std::vector<int> go;
+  int done = -1;
+  std::atomic<int64_t> *received = nullptr;  // MAP_SHARED
+
+  MqThroughputNM(int n, int m)
+      : producers(n), consumers(m), batch(kThroughputBatch / n * n) {}
+  MqThroughputNM(const MqThroughputNM &) = delete;
+  MqThroughputNM &operator=(const MqThroughputNM &) = delete;
+
+  bool Open(size_t s, bool, std::string *error) {
+    size = s;
+    const long msgsize = std::max<long>(long(s), 1);
+    q = CreateAnonymousQueue<Ops>(10, msgsize, 0, error);
+    if (q == (mqd_t)-1) return false;
+    out.assign(size_t(msgsize), 'h');
+    for (int k = 0; k < producers; ++k) {
+      go.push_back(::eventfd(0, EFD_CLOEXEC));
+      if (go.back() < 0) return Fail("eventfd", error);
+    }
+    done = ::eventfd(0, EFD_CLOEXEC);
+    if (done < 0) return Fail("eventfd", error);
+    void *shared = mmap(nullptr, sizeof *received, PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) return Fail("mmap", error);
+    received = new (shared) std::atomic<int64_t>(0);
+    return true;
+  }
+  bool Fail(const char *what, std::string *error) {
+    *error = std::string(what) + ": " + strerror(errno);
+    return false;
+  }
+  ~MqThroughputNM() {
+    if (q != (mqd_t)-1) Ops::mq_close(q);
+    for (int fd : go)
+      if (fd >= 0) close(fd);
+    if (done >= 0) close(done);
+    if (received) munmap(received, sizeof *received);
+  }
+  bool Spawn(CrossProcess &xp, std::string *) {
+    for (int k = 0; k < consumers; ++k)
+      if (!xp.SpawnOn(ChildCpu(xp.where()), [&] { return Consume(); })) return false;
+    for (int k = 0; k < producers; ++k)
+      if (!xp.SpawnOn(ParentCpu(xp.where()), [&] { return Produce(k); })) return false;
+    return true;
+  }
+  int Consume() {
+    std::vector<char> buf(out.size());
+    for (;;) {
+      unsigned prio;
+      if (Retry(false, [&] { return Ops::mq_receive(q, buf.data(), buf.size(), &prio); }) < 0) return 2;
+      if (prio == kStop) return 0;
+      if ((received->fetch_add(1, std::memory_order_relaxed) + 1) % batch == 0) {
+        uint64_t one = 1;
+        if (Retry(false, [&] { return write(done, &one, sizeof one); }) < 0) return 3;
+      }
+    }
+  }
+  int Produce(int k) {
+    const int64_t share = batch / producers;
+    for (;;) {
+      uint64_t value = 0;
+      if (Retry(false, [&] { return read(go[size_t(k)], &value, sizeof value); }) < 0) return 2;
+      if (value != 1) return 0;  // the stop value
+      for (int64_t i = 0; i < share; ++i)
+        if (Retry(false, [&] { return ssize_t(Ops::mq_send(q, out.data(), size, kData)); }) < 0)
+          return 3;
+    }
+  }
+  int64_t WarmUps(int64_t) const { return 1; }
+  bool Step() {
+    uint64_t one = 1, value = 0;
+    for (int fd : go)
+      if (Retry(false, [&] { return write(fd, &one, sizeof one); }) < 0) return false;
+    return Retry(false, [&] { return read(done, &value, sizeof value); }) >= 0;
+  }
+  bool Stop() {
+    uint64_t stop = 1000;
+    for (int fd : go)
+      if (Retry(false, [&] { return write(fd, &stop, sizeof stop); }) < 0) return false;
+    for (int k = 0; k < consumers; ++k)
+      if (Retry(false, [&] { return ssize_t(Ops::mq_send(q, out.data(), 0, kStop)); }) < 0)
+        return false;
+    return true;
+  }
+  void Count(benchmark::State &state) const {
+    state.SetItemsProcessed(state.iterations() * batch);
+    state.SetBytesProcessed(state.iterations() * batch * int64_t(size));
+  }
+};
+
 // MARK: - Registration
 
 /// Fixed round-trip counts per repetition, chosen so that one repetition
@@ -763,6 +879,20 @@ void RegisterFor() {
         ->Iterations(ThroughputIterations(where))
         ->UseManualTime();
   }  // Added after the above, so that their names and order stay as they were.
+  for (Placement where : kPlacements) {
+    benchmark::RegisterBenchmark(
+        Base(Ops::kName, "MqThroughputNM", where, false).c_str(),
+        [where](benchmark::State &s) {
+          RunCrossProcess<MqThroughputNM<Ops>>(s, where, false, size_t(s.range(2)), int(s.range(0)),
+                                               int(s.range(1)));
+        })
+        ->ArgNames({"producers", "consumers", "size"})
+        ->Args({2, 2, 8})
+        ->Args({2, 2, 512})
+        ->Args({2, 2, 8192})
+        ->Iterations(ThroughputIterations(where))
+        ->UseManualTime();
+  }
   for (Placement where : {Placement::Same, Placement::Split}) {
     benchmark::RegisterBenchmark(
         Base(Ops::kName, "MqWakeup", where, false).c_str(),
