@@ -157,6 +157,7 @@ bool CrossProcess::Reap(unsigned seconds) {
   // The SIGCHLD handler may interrupt waitpid; the watchdog bounds the wait.
   alarm(seconds);
   std::string why;
+  const std::string who = children_.size() == 1 ? "the child" : "a child";
   while (!children_.empty()) {
     int status = 0;
     pid_t got;
@@ -165,13 +166,13 @@ bool CrossProcess::Reap(unsigned seconds) {
     if (got != children_.front()) break;  // the watchdog fired
     children_.erase(children_.begin());
     if (why.empty() && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-      why = WIFEXITED(status) ? "a child exited with status " + std::to_string(WEXITSTATUS(status))
-                              : "a child was killed by signal " + std::to_string(WTERMSIG(status));
+      why = WIFEXITED(status) ? who + " exited with status " + std::to_string(WEXITSTATUS(status))
+                              : who + " was killed by signal " + std::to_string(WTERMSIG(status));
   }
   alarm(0);
   if (!children_.empty()) {
     KillAll();
-    error_ = "a child did not exit when told to stop; killed";
+    error_ = who + " did not exit when told to stop; killed";
     return false;
   }
   if (why.empty()) return true;
