@@ -61,19 +61,37 @@ def per_run(entries):
     return runs
 
 
+_THROUGHPUT = re.compile(r"(?:^|_)MqThroughput(NM)?/")
+
+
+def is_throughput(name):
+    """MqThroughput (1 -> 1) and MqThroughputNM (N -> M): an iteration is a batch of messages."""
+    return bool(_THROUGHPUT.search(name))
+
+
+_LATENCY = re.compile(r"(?:^|_)(MqWakeup|EventfdWakeup|MqNotifySignal)/")
+
+
+def is_latency(name):
+    """Wake-up and notify latencies: each sample is the child's stamp minus the parent's."""
+    return bool(_LATENCY.search(name))
+
+
 def values_of(entries, key):
     """Per-repetition values of `key`, errors left out.
 
     key "time" is the time per operation in ns: Google Benchmark's real_time
-    (manual time for cross-process runs: per pair or per round trip), except
-    for MqThroughput, whose iteration is a batch: there it is per message
-    (1e9 / items_per_second). Any other key is that counter (e.g. p50_ns).
+    (manual time for cross-process runs: per pair, per round trip, or per
+    wake-up or notification for the MqWakeup, EventfdWakeup and MqNotifySignal
+    samples), except for MqThroughput and MqThroughputNM, whose iteration is a
+    batch: there it is per message (1e9 / items_per_second). Any other key is
+    that counter (e.g. p50_ns).
     """
     values = []
     for e in entries:
         if e.get("error_occurred"):
             continue
-        if key == "time" and "MqThroughput/" in e["name"] and e.get("items_per_second"):
+        if key == "time" and is_throughput(e["name"]) and e.get("items_per_second"):
             values.append(1e9 / e["items_per_second"])  # per message, not per batch
         elif key == "time":
             values.append(e["real_time"] * UNIT_NS.get(e.get("time_unit", "ns"), 1.0))

@@ -116,14 +116,18 @@ CrossProcess::CrossProcess(Placement where, unsigned watchdog_seconds) : where_(
   }
 }
 
-CrossProcess::~CrossProcess() {
-  if (child_ > 0) {
-    kill(child_, SIGKILL);
+void CrossProcess::KillAll() {
+  for (pid_t pid : children_) kill(pid, SIGKILL);
+  for (pid_t pid : children_) {
     int status;
-    while (waitpid(child_, &status, 0) < 0 && errno == EINTR) {
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    child_ = -1;
   }
+  children_.clear();
+}
+
+CrossProcess::~CrossProcess() {
+  KillAll();
   alarm(0);
   sigaction(SIGALRM, &old_alrm_, nullptr);
   sigaction(SIGCHLD, &old_chld_, nullptr);
@@ -131,7 +135,7 @@ CrossProcess::~CrossProcess() {
   g_abort = 0;
 }
 
-void CrossProcess::ChildPrologue(pid_t parent) {
+void CrossProcess::ChildPrologue(pid_t parent, int cpu) {
   // Die with the parent, even if it is SIGKILLed; it may already be gone.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != parent) _exit(97);
@@ -139,7 +143,7 @@ void CrossProcess::ChildPrologue(pid_t parent) {
   signal(SIGCHLD, SIG_DFL);
   signal(SIGALRM, SIG_DFL);
   if (have_saved_affinity_) sched_setaffinity(0, sizeof saved_affinity_, &saved_affinity_);
-  if (!PinSelf(ChildCpu(where_))) _exit(98);
+  if (!PinSelf(cpu)) _exit(98);
 }
 
 bool CrossProcess::Fail(const char *what, int err) {
@@ -149,39 +153,45 @@ bool CrossProcess::Fail(const char *what, int err) {
 }
 
 bool CrossProcess::Reap(unsigned seconds) {
-  if (child_ <= 0) return false;
+  if (children_.empty()) return false;
   // The SIGCHLD handler may interrupt waitpid; the watchdog bounds the wait.
   alarm(seconds);
-  int status = 0;
-  pid_t got;
-  while ((got = waitpid(child_, &status, 0)) < 0 && errno == EINTR && !g_watchdog) {
+  std::string why;
+  const std::string who = children_.size() == 1 ? "the child" : "a child";
+  while (!children_.empty()) {
+    int status = 0;
+    pid_t got;
+    while ((got = waitpid(children_.front(), &status, 0)) < 0 && errno == EINTR && !g_watchdog) {
+    }
+    if (got != children_.front()) break;  // the watchdog fired
+    children_.erase(children_.begin());
+    if (why.empty() && !(WIFEXITED(status) && WEXITSTATUS(status) == 0))
+      why = WIFEXITED(status) ? who + " exited with status " + std::to_string(WEXITSTATUS(status))
+                              : who + " was killed by signal " + std::to_string(WTERMSIG(status));
   }
   alarm(0);
-  if (got != child_) {
-    kill(child_, SIGKILL);
-    while (waitpid(child_, &status, 0) < 0 && errno == EINTR) {
-    }
-    child_ = -1;
-    error_ = "the child did not exit when told to stop; killed";
+  if (!children_.empty()) {
+    KillAll();
+    error_ = who + " did not exit when told to stop; killed";
     return false;
   }
-  child_ = -1;
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return true;
-  error_ = WIFEXITED(status) ? "the child exited with status " + std::to_string(WEXITSTATUS(status))
-                             : "the child was killed by signal " + std::to_string(WTERMSIG(status));
+  if (why.empty()) return true;
+  error_ = why;
   return false;
 }
 
 std::string CrossProcess::Why(const char *what, int err) {
   if (g_watchdog) return std::string(what) + ": the watchdog alarm fired (hung?)";
   if (g_child_died) {
-    int status = 0;
-    if (child_ > 0 && waitpid(child_, &status, WNOHANG) == child_) {
-      child_ = -1;
-      if (WIFSIGNALED(status))
-        return std::string(what) + ": the child died (signal " + std::to_string(WTERMSIG(status)) + ")";
-      return std::string(what) + ": the child exited early (status " +
-             std::to_string(WEXITSTATUS(status)) + ")";
+    for (size_t k = 0; k < children_.size(); ++k) {
+      int status = 0;
+      if (waitpid(children_[k], &status, WNOHANG) == children_[k]) {
+        children_.erase(children_.begin() + long(k));
+        if (WIFSIGNALED(status))
+          return std::string(what) + ": the child died (signal " + std::to_string(WTERMSIG(status)) + ")";
+        return std::string(what) + ": the child exited early (status " +
+               std::to_string(WEXITSTATUS(status)) + ")";
+      }
     }
     return std::string(what) + ": the child died";
   }

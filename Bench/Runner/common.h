@@ -62,6 +62,14 @@ struct FloorOps {
   static int eventfd_read(int fd, uint64_t *value) {
     return ::read(fd, value, sizeof *value) == (ssize_t)sizeof *value ? 0 : -1;
   }
+  static int mq_notify_signal(mqd_t q, int signo, int value) {
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = signo;
+    sev.sigev_value.sival_int = value;
+    return ::mq_notify(q, &sev);
+  }
 };
 
 /// Through the CHinix shim (a separate translation unit, so never inlined).
@@ -81,6 +89,9 @@ struct ShimOps {
   static int eventfd(unsigned init, int flags) { return CHinix_eventfd(init, flags); }
   static int eventfd_write(int fd, uint64_t value) { return CHinix_eventfd_write(fd, value); }
   static int eventfd_read(int fd, uint64_t *value) { return CHinix_eventfd_read(fd, value); }
+  static int mq_notify_signal(mqd_t q, int signo, int value) {
+    return CHinix_mq_notify_signal(q, signo, value);
+  }
 };
 
 // MARK: - Queues
@@ -129,11 +140,12 @@ bool PinSelf(int cpu);
 /// calls return EINTR and spin loops see the flag, so the parent never hangs.
 extern volatile sig_atomic_t g_abort;
 
-/// Everything a cross-process benchmark run needs around its child: saves the
-/// parent's CPU affinity and pins it for the placement, installs SIGCHLD and
-/// SIGALRM handlers without SA_RESTART plus a watchdog alarm, forks the child
-/// (PR_SET_PDEATHSIG = SIGKILL, getppid() checked, pinned), and in its
-/// destructor kills and reaps a child still running and restores everything.
+/// Everything a cross-process benchmark run needs around its children: saves
+/// the parent's CPU affinity and pins it for the placement, installs SIGCHLD
+/// and SIGALRM handlers without SA_RESTART plus a watchdog alarm, forks each
+/// child (PR_SET_PDEATHSIG = SIGKILL, getppid() checked, pinned), and in its
+/// destructor kills and reaps every child still running and restores
+/// everything. Most benchmarks fork one child; N->M throughput forks several.
 class CrossProcess {
  public:
   CrossProcess(Placement where, unsigned watchdog_seconds = 180);
@@ -145,37 +157,46 @@ class CrossProcess {
   bool ok() const { return ok_; }
   const std::string &error() const { return error_; }
 
-  /// Forks; the child runs `body` and _exit()s with its return value.
-  /// Returns false (with error()) if fork failed.
+  /// Forks a child pinned for the placement (ChildCpu); it runs `body` and
+  /// _exit()s with its return value. Returns false (with error()) if fork failed.
   template <class Body>
   bool Spawn(Body body) {
+    return SpawnOn(ChildCpu(where_), body);
+  }
+  /// The same, pinned to `cpu` (-1: unpinned) instead.
+  template <class Body>
+  bool SpawnOn(int cpu, Body body) {
     if (!ok_) return false;
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) return Fail("fork", errno);
     if (pid == 0) {
-      ChildPrologue(parent);
+      ChildPrologue(parent, cpu);
       _exit(body());
     }
-    child_ = pid;
+    children_.push_back(pid);
     return true;
   }
+  Placement where() const { return where_; }
+  /// The last child forked (-1 if none).
+  pid_t last_child() const { return children_.empty() ? -1 : children_.back(); }
 
-  /// Waits up to `seconds` for the child to exit by itself (after the
-  /// parent told it to stop); kills it otherwise. True if it exited 0.
+  /// Waits up to `seconds` for every child to exit by itself (after the
+  /// parent told them to stop); kills them otherwise. True if all exited 0.
   bool Reap(unsigned seconds = 10);
   /// Why the last call failed, for SkipWithError: says whether the child died
   /// or the watchdog fired.
   std::string Why(const char *what, int err);
 
  private:
-  void ChildPrologue(pid_t parent);
+  void ChildPrologue(pid_t parent, int cpu);
   bool Fail(const char *what, int err);
+  void KillAll();
 
   Placement where_;
   bool ok_ = true;
   std::string error_;
-  pid_t child_ = -1;
+  std::vector<pid_t> children_;
   cpu_set_t saved_affinity_;
   bool have_saved_affinity_ = false;
   struct sigaction old_chld_, old_alrm_;
