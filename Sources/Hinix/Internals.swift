@@ -53,6 +53,19 @@ final class GuardedDescriptor: Sendable {
     return try body(rawValue)
   }
 
+  /// Starts a borrow that outlives one synchronous call (an `async` wait);
+  /// ``endBorrow()`` ends it. While borrowed, the descriptor stays open.
+  func beginBorrow(_ operation: StaticString) throws {
+    let old = state.wrappingAdd(1, ordering: .acquiring).oldValue
+    if old & Self.closeRequested != 0 {
+      release()
+      try throwClosed(operation)
+    }
+  }
+
+  /// Ends a borrow started by ``beginBorrow(_:)``.
+  func endBorrow() { release() }
+
   /// The error for a call on a closed descriptor (out of line: it is rare).
   @inline(never)
   private func throwClosed(_ operation: StaticString) throws -> Never {
@@ -92,6 +105,13 @@ final class GuardedDescriptor: Sendable {
   /// - Throws: ``HinixError`` if the kernel's `close` failed.
   func close(_ operation: String) throws {
     let old = state.bitwiseOr(Self.closeRequested, ordering: .acquiringAndReleasing).oldValue
+    // Tasks suspended in an async wait hold borrows: wake them, so that
+    // they end their borrows and the descriptor can close.
+    if old & Self.closeRequested == 0, old & Self.usersMask != 0,
+      Reactor.isRunning.load(ordering: .acquiring)
+    {
+      Reactor.shared.descriptorClosing(rawValue)
+    }
     guard old & Self.closeRequested == 0, old & Self.usersMask == 0, closeIfLast() else { return }
     // close(2) is never retried: the descriptor is gone even when it reports EINTR.
     if closeFunction(rawValue) == -1 && systemErrno != EINTR {

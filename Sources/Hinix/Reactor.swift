@@ -1,0 +1,226 @@
+import CHinix
+import Synchronization
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+
+/// Why a task waiting in the ``Reactor`` was resumed.
+enum Wakeup: Sendable {
+  /// The descriptor reported the events (or an error or hang-up): try the call again.
+  case ready
+  /// The task was cancelled; the waiter is no longer registered.
+  case cancelled
+  /// The descriptor was closed through its owner while the task waited.
+  case closed
+}
+
+/// The process-wide readiness loop behind Hinix's `async` calls: one
+/// dedicated thread blocked in `epoll_wait`, which resumes suspended tasks
+/// when their descriptor becomes readable or writable.
+///
+/// ## Design
+///
+/// - **One registration per descriptor, one-shot.** A descriptor that has
+///   waiters is in the epoll set with `EPOLLONESHOT` and the union of its
+///   waiters' events. When it fires, the reactor resumes every waiter whose
+///   events it reported (all of them on `EPOLLERR` or `EPOLLHUP`) and
+///   re-arms the descriptor with `EPOLL_CTL_MOD` for the waiters that remain,
+///   or removes it with `EPOLL_CTL_DEL` when none remain. One-shot, because
+///   a level-triggered registration would report a readable queue again and
+///   again until the resumed task got round to receiving: a busy loop. Not
+///   edge-triggered, because `EPOLL_CTL_ADD` and `EPOLL_CTL_MOD` test the
+///   descriptor's *current* readiness, so a message that arrives between a
+///   task's failed `tryReceive` and its registration still wakes it.
+/// - **Callers retry.** A resumed task makes the non-waiting call
+///   (`trySend`, `tryReceive`, `tryRead`) and registers again if another
+///   receiver or sender won the race. Spurious wake-ups are harmless.
+/// - **No wake-up descriptor.** Registering, re-arming and removing are
+///   `epoll_ctl` calls made by the waiting or cancelling thread under the
+///   reactor's lock; the kernel applies them to an `epoll_wait` already in
+///   progress, so the reactor thread never needs waking. (It runs for the
+///   life of the process, like swift-nio's singleton event loop.)
+/// - **Cancellation** removes the waiter under the lock and resumes it with
+///   ``Wakeup/cancelled`` from the cancelling thread; a waiter that
+///   registers after its task was cancelled is resumed at once. A cancelled
+///   wait has made no call that dequeues, so no message is lost.
+/// - **Closing** a descriptor through its owner (``GuardedDescriptor/close(_:)``)
+///   resumes its waiters with ``Wakeup/closed``. Each waiter holds a borrow
+///   of the descriptor while it is registered, so the descriptor number stays
+///   open, and cannot be reused, until the waiter has left the epoll set.
+final class Reactor: Sendable {
+  /// The reactor, started on first use.
+  static let shared = Reactor()
+  /// Whether ``shared`` has been created, so that closing a descriptor
+  /// need not start a reactor only to find it has no waiters.
+  static let isRunning = Atomic<Bool>(false)
+
+  private struct Waiter {
+    let id: UInt64
+    let events: UInt32
+    let continuation: UnsafeContinuation<Wakeup, Never>
+  }
+
+  private struct State {
+    /// The descriptors in the epoll set, and who waits on each.
+    var waiters: [CInt: [Waiter]] = [:]
+    /// Which descriptor each waiter waits on, for cancellation.
+    var descriptorOfWaiter: [UInt64: CInt] = [:]
+    var nextID: UInt64 = 1
+  }
+
+  private let state = Mutex(State())
+  private let epoll: CInt
+
+  private init() {
+    epoll = CHinix_epoll_create1(CHinix_EPOLL_CLOEXEC)
+    precondition(epoll >= 0, "epoll_create1: \(String(cString: strerror(errno)))")
+    var thread = pthread_t()
+    let context = Unmanaged.passRetained(self).toOpaque()
+    let result = pthread_create(
+      &thread, nil,
+      { context in
+        let reactor = Unmanaged<Reactor>.fromOpaque(context!).takeRetainedValue()
+        reactor.run()
+        return nil
+      }, context)
+    precondition(result == 0, "pthread_create: \(result)")
+    pthread_detach(thread)
+    Self.isRunning.store(true, ordering: .releasing)
+  }
+
+  /// A new waiter identity.
+  func makeID() -> UInt64 {
+    state.withLock { state in
+      defer { state.nextID += 1 }
+      return state.nextID
+    }
+  }
+
+  /// Suspends the calling task until `fd` reports one of `events`, the task
+  /// is cancelled, or `guarded` is closed. The caller holds a borrow of `guarded`.
+  func wait(for events: UInt32, on guarded: GuardedDescriptor) async -> Wakeup {
+    let id = makeID()
+    let fd = guarded.rawValue
+    return await withTaskCancellationHandler {
+      await withUnsafeContinuation { continuation in
+        register(Waiter(id: id, events: events, continuation: continuation), fd: fd, guarded)
+      }
+    } onCancel: {
+      cancel(id)
+    }
+  }
+
+  private func register(_ waiter: Waiter, fd: CInt, _ guarded: GuardedDescriptor) {
+    let early: Wakeup? = state.withLock { state in
+      // Both under the lock: close() and cancellation take it after setting their flags.
+      if guarded.isClosed { return .closed }
+      if Task.isCancelled { return .cancelled }
+      var list = state.waiters[fd] ?? []
+      let isNew = list.isEmpty
+      list.append(waiter)
+      let mask = list.reduce(0) { $0 | $1.events } | CHinix_EPOLLONESHOT
+      let op = isNew ? CHinix_EPOLL_CTL_ADD : CHinix_EPOLL_CTL_MOD
+      if CHinix_epoll_ctl(epoll, op, fd, mask, UInt64(UInt32(bitPattern: fd))) != 0 {
+        // Not pollable or not open: let the caller's next call report the real error.
+        if isNew { state.waiters[fd] = nil }
+        return .ready
+      }
+      state.waiters[fd] = list
+      state.descriptorOfWaiter[waiter.id] = fd
+      return nil
+    }
+    if let early { waiter.continuation.resume(returning: early) }
+  }
+
+  private func cancel(_ id: UInt64) {
+    let cancelled: Waiter? = state.withLock { state in
+      guard let fd = state.descriptorOfWaiter.removeValue(forKey: id),
+        var list = state.waiters[fd], let index = list.firstIndex(where: { $0.id == id })
+      else { return nil }
+      let waiter = list.remove(at: index)
+      update(&state, fd: fd, remaining: list)
+      return waiter
+    }
+    cancelled?.continuation.resume(returning: .cancelled)
+  }
+
+  /// Resumes every task waiting on `fd` with ``Wakeup/closed``. Called by
+  /// ``GuardedDescriptor/close(_:)`` after it marked the descriptor closed.
+  func descriptorClosing(_ fd: CInt) {
+    let woken: [Waiter] = state.withLock { state in
+      guard let list = state.waiters.removeValue(forKey: fd) else { return [] }
+      _ = CHinix_epoll_ctl(epoll, CHinix_EPOLL_CTL_DEL, fd, 0, 0)
+      for waiter in list { state.descriptorOfWaiter[waiter.id] = nil }
+      return list
+    }
+    for waiter in woken { waiter.continuation.resume(returning: .closed) }
+  }
+
+  /// Stores the waiters left on `fd` and re-arms or removes its registration.
+  private func update(_ state: inout State, fd: CInt, remaining: [Waiter]) {
+    if remaining.isEmpty {
+      state.waiters[fd] = nil
+      _ = CHinix_epoll_ctl(epoll, CHinix_EPOLL_CTL_DEL, fd, 0, 0)
+    } else {
+      state.waiters[fd] = remaining
+      let mask = remaining.reduce(0) { $0 | $1.events } | CHinix_EPOLLONESHOT
+      _ = CHinix_epoll_ctl(epoll, CHinix_EPOLL_CTL_MOD, fd, mask, UInt64(UInt32(bitPattern: fd)))
+    }
+  }
+
+  /// The reactor thread: waits for events and resumes their waiters.
+  private func run() {
+    let capacity = 64
+    let events = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
+    let data = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
+    var woken: [Waiter] = []
+    while true {
+      let count = CHinix_epoll_wait(epoll, events, data, CInt(capacity), -1)
+      if count < 0 {
+        if errno == EINTR { continue }
+        fatalError("epoll_wait: \(String(cString: strerror(errno)))")
+      }
+      state.withLock { state in
+        for index in 0..<Int(count) {
+          let fd = CInt(bitPattern: UInt32(truncatingIfNeeded: data[index]))
+          let reported = events[index]
+          // A stale event for a registration removed meanwhile finds no waiters.
+          guard let list = state.waiters[fd] else { continue }
+          let everyone = reported & (CHinix_EPOLLERR | CHinix_EPOLLHUP) != 0
+          var remaining: [Waiter] = []
+          for waiter in list {
+            if everyone || waiter.events & reported != 0 {
+              woken.append(waiter)
+              state.descriptorOfWaiter[waiter.id] = nil
+            } else {
+              remaining.append(waiter)
+            }
+          }
+          update(&state, fd: fd, remaining: remaining)
+        }
+      }
+      for waiter in woken { waiter.continuation.resume(returning: .ready) }
+      woken.removeAll(keepingCapacity: true)
+    }
+  }
+}
+
+extension GuardedDescriptor {
+  /// Suspends the calling task, not its thread, until the descriptor reports
+  /// one of `events` (`CHinix_EPOLLIN`, `CHinix_EPOLLOUT`).
+  ///
+  /// - Throws: `CancellationError` if the task is cancelled, ``HinixError``
+  ///   with `EBADF` if the descriptor is closed (before or during the wait).
+  func waitUntilReady(_ events: UInt32, _ operation: StaticString) async throws {
+    try beginBorrow(operation)
+    defer { endBorrow() }
+    switch await Reactor.shared.wait(for: events, on: self) {
+    case .ready: return
+    case .cancelled: throw CancellationError()
+    case .closed: throw HinixError.closed(operation.description, queueName: label)
+    }
+  }
+}
