@@ -85,7 +85,7 @@ public final class EventFd: Sendable {
     self.guarded = GuardedDescriptor(fd, label: nil) { Glibc.close($0) }
   }
 
-  private init(adopting fd: CInt, options: Options) {
+  init(adopting fd: CInt, options: Options) {
     self.options = options
     self.guarded = GuardedDescriptor(fd, label: nil) { Glibc.close($0) }
   }

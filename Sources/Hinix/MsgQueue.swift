@@ -111,6 +111,15 @@ public final class MsgQueue: Sendable {
     self.guarded = GuardedDescriptor(fd, label: name.rawValue) { CHinix_mq_close($0) }
   }
 
+  /// Takes ownership of an open queue descriptor whose attributes were read.
+  init(owning fd: mqd_t, name: MsgQueueName, access: AccessMode, attributes: mq_attr) {
+    self.name = name
+    self.access = access
+    self.messageSize = attributes.mq_msgsize
+    self.maxMessages = attributes.mq_maxmsg
+    self.guarded = GuardedDescriptor(fd, label: name.rawValue) { CHinix_mq_close($0) }
+  }
+
   /// Opens, and optionally creates, the queue called `name` after validating it.
   ///
   /// - Throws: ``HinixError``: `EINVAL` or `ENAMETOOLONG` for an invalid name,
