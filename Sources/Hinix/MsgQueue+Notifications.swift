@@ -27,7 +27,7 @@ extension MsgQueue {
   /// Registers this process to have `handler` called, once, on a new thread
   /// when a message arrives on the empty queue (`SIGEV_THREAD`).
   ///
-  /// The kernel's rules are those of ``requestNotification(_:)-(Notification)``:
+  /// The kernel's rules are those of ``requestNotification(_:)``:
   /// one registration per queue across all processes (`EBUSY`, naming the
   /// holder), once only, none while a receiver is blocked in a receive, and
   /// dropped when this process closes any descriptor of the queue. Register
@@ -37,7 +37,7 @@ extension MsgQueue {
   /// - Throws: ``HinixError``: `EBUSY` if a process, this one included, is registered.
   ///
   /// The corresponding C function is `mq_notify` with `SIGEV_THREAD`.
-  public func requestNotification(_ handler: @escaping @Sendable () -> Void) throws {
+  public func requestNotification(onThread handler: @escaping @Sendable () -> Void) throws {
     let key = threadHandlers.withLock { table in
       defer { table.next += 1 }
       table.handlers[table.next] = handler

@@ -49,8 +49,12 @@ extension MsgQueue {
   /// takes the message first, it waits again for what is left. Use
   /// ``receive(into:deadline:retryOnInterrupt:)`` for a wall-clock deadline.
   ///
-  /// - Parameter retryOnInterrupt: Ignored: a signal never ends the wait
-  ///   early; the wait resumes with the time that is left.
+  /// - Parameters:
+  ///   - buffer: Where to put the message: at least ``messageSize`` bytes.
+  ///   - timeout: The longest wait, measured on the monotonic clock.
+  ///   - retryOnInterrupt: Ignored: a signal never ends the wait early; the
+  ///     wait resumes with the time that is left.
+  /// - Returns: The message's length, at the start of `buffer`, and its priority.
   /// - Throws: ``HinixError``: `ETIMEDOUT` if no message came, and as
   ///   ``receive(into:retryOnInterrupt:)``.
   ///

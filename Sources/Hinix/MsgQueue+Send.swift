@@ -54,8 +54,12 @@ extension MsgQueue {
   /// ``send(_:priority:deadline:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_,_)``
   /// for a wall-clock deadline.
   ///
-  /// - Parameter retryOnInterrupt: Ignored: a signal never ends the wait
-  ///   early; the wait resumes with the time that is left.
+  /// - Parameters:
+  ///   - message: The message's bytes: at most ``messageSize`` of them.
+  ///   - priority: `0 ..< 32768`; higher is received first.
+  ///   - timeout: The longest wait, measured on the monotonic clock.
+  ///   - retryOnInterrupt: Ignored: a signal never ends the wait early; the
+  ///     wait resumes with the time that is left.
   /// - Throws: ``HinixError``: `ETIMEDOUT` if the queue stayed full, and as
   ///   ``send(_:priority:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_)``.
   ///

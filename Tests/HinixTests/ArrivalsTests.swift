@@ -15,10 +15,10 @@ struct ArrivalsTests {
     try await withQueue { queue async throws in
       let calls = Atomic<Int>(0)
       let called = try EventFd()
-      try queue.requestNotification {
+      try queue.requestNotification(onThread: {
         calls.add(1, ordering: .relaxed)
         try? called.write(1)
-      }
+      })
       #expect(try queue.status().notifyPID == Int(getpid()))
       #expect(try queue.status().notify == 2)  // SIGEV_THREAD
       try queue.send("one")
