@@ -73,10 +73,15 @@ let package = Package(
     .target(name: "CClockStep", path: "Tests/CClockStep"),
     // Times one wait and prints what it saw, run by the clock-step test (test support).
     .executableTarget(name: "hinix-clock-step-probe", dependencies: ["Hinix"], path: "Tests/ClockStepProbe"),
+    // Examples that build with the package (not products): two processes
+    // sharing a temporary queue, and a poll loop over a queue, an eventfd and a timer.
+    .executableTarget(name: "example-producer-consumer", dependencies: ["Hinix"], path: "Examples/ProducerConsumer"),
+    .executableTarget(name: "example-event-loop", dependencies: ["Hinix"], path: "Examples/EventLoop"),
     .testTarget(
       name: "HinixTests",
       dependencies: [
         "Hinix", "CHinix", "CAllocationCounter", "ToolTestSupport", "hinix-clock-step-probe",
+        "example-producer-consumer", "example-event-loop",
         .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),
