@@ -1,5 +1,6 @@
 import CHinix
 import Synchronization
+import SystemPackage
 
 #if canImport(Glibc)
   import Glibc
@@ -15,6 +16,8 @@ enum Wakeup: Sendable {
   case cancelled
   /// The descriptor was closed through its owner while the task waited.
   case closed
+  /// `epoll_ctl` refused the descriptor, with this errno.
+  case failed(CInt)
 }
 
 /// The process-wide readiness loop behind Hinix's `async` calls: one
@@ -122,11 +125,15 @@ final class Reactor: Sendable {
       let isNew = list.isEmpty
       list.append(waiter)
       let mask = list.reduce(0) { $0 | $1.events } | CHinix_EPOLLONESHOT
-      let op = isNew ? CHinix_EPOLL_CTL_ADD : CHinix_EPOLL_CTL_MOD
-      if CHinix_epoll_ctl(epoll, op, fd, mask, UInt64(UInt32(bitPattern: fd))) != 0 {
-        // Not pollable or not open: let the caller's next call report the real error.
-        if isNew { state.waiters[fd] = nil }
-        return .ready
+      let data = UInt64(UInt32(bitPattern: fd))
+      var result = CHinix_epoll_ctl(epoll, isNew ? CHinix_EPOLL_CTL_ADD : CHinix_EPOLL_CTL_MOD, fd, mask, data)
+      if result != 0 && isNew && errno == EEXIST {
+        // Left in the set by a removal that failed: take it over.
+        result = CHinix_epoll_ctl(epoll, CHinix_EPOLL_CTL_MOD, fd, mask, data)
+      }
+      if result != 0 {
+        // Not pollable, or not open: report it rather than retry (a retry would spin).
+        return .failed(errno)
       }
       state.waiters[fd] = list
       state.descriptorOfWaiter[waiter.id] = fd
@@ -221,6 +228,10 @@ extension GuardedDescriptor {
     case .ready: return
     case .cancelled: throw CancellationError()
     case .closed: throw HinixError.closed(operation.description, queueName: label)
+    case .failed(let code):
+      throw HinixError(
+        Errno(rawValue: code), operation: "epoll_ctl", queueName: label,
+        detail: "the descriptor cannot be waited on with epoll")
     }
   }
 }
