@@ -126,6 +126,8 @@ extension MsgQueue {
     private let continuation: AsyncStream<Void>.Continuation
     /// The key of the armed registration's handler, or nil when none is armed.
     private let armedKey = Mutex<UInt?>(nil)
+    /// Whether ``finish()`` was called: no step registers again.
+    private let finished = Atomic<Bool>(false)
 
     init(queue: MsgQueue) {
       self.queue = queue
@@ -135,7 +137,7 @@ extension MsgQueue {
     /// Registers for the next notification unless a registration is armed.
     fileprivate func arm() throws {
       try armedKey.withLock { armed in
-        guard armed == nil else { return }
+        guard armed == nil, !finished.load(ordering: .acquiring) else { return }
         let continuation = self.continuation
         let key = threadHandlers.withLock { table in
           defer { table.next += 1 }
@@ -156,11 +158,15 @@ extension MsgQueue {
       }
     }
 
-    /// Ends the sequence and cancels its registration.
+    /// Ends the sequence and cancels its registration. Later steps return
+    /// `nil`, also when an event was still buffered.
     public func finish() {
+      finished.store(true, ordering: .releasing)
       disarm()
       continuation.finish()
     }
+
+    var isFinished: Bool { finished.load(ordering: .acquiring) }
 
     private func disarm() {
       armedKey.withLock { armed in
@@ -192,7 +198,7 @@ extension MsgQueue {
       /// The next event, or `nil` once the sequence was finished, the task
       /// cancelled, or the queue closed.
       public mutating func next() async -> Void? {
-        if Task.isCancelled || arrivals.queue.isClosed {
+        if Task.isCancelled || arrivals.queue.isClosed || arrivals.isFinished {
           arrivals.finish()
           return nil
         }
@@ -204,7 +210,7 @@ extension MsgQueue {
           arrivals.finish()
           return nil
         }
-        guard await events.next() != nil else {
+        guard await events.next() != nil, !arrivals.isFinished else {
           arrivals.disarm()
           return nil
         }
