@@ -41,6 +41,11 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
   /// async calls (waits go through the reactor); C: two threads blocking in
   /// mq_receive. One iteration is one round trip.
   case mqPingPong
+  /// Messages of 64 bytes streamed from one party to another through a
+  /// queue of 10 (throughput: the receiver waits when it is empty, the sender
+  /// when it is full). Swift: two tasks using the async calls; C: two threads
+  /// blocking. One iteration is one message.
+  case mqStream
 
   /// Every operation, in report order.
   public static let all: [Operation] =
@@ -49,7 +54,7 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
   /// The async operations: async calls beside blocking ones, not Swift
   /// beside C (run them with `--operation`; they are not in ``all``, whose
   /// figures have the Swift-overhead targets).
-  public static let async: [Operation] = [.mqAsyncSendReceive, .mqPingPong]
+  public static let async: [Operation] = [.mqAsyncSendReceive, .mqPingPong, .mqStream]
 
   public var description: String {
     switch self {
@@ -59,6 +64,7 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
     case .mqArraySendMessageReceive: "mq send([UInt8])+receive() 64 B"
     case .mqAsyncSendReceive: "mq async send+receive 64 B"
     case .mqPingPong: "mq ping-pong 64 B, async tasks"
+    case .mqStream: "mq stream 64 B, async tasks"
     }
   }
 
@@ -71,6 +77,7 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
     case .mqArraySendMessageReceive: "mq-array-64"
     case .mqAsyncSendReceive: "mq-async-64"
     case .mqPingPong: "mq-pingpong-64"
+    case .mqStream: "mq-stream-64"
     }
   }
 
@@ -84,7 +91,7 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
   public var cSide: String {
     switch self {
     case .mqArraySendMessageReceive, .mqAsyncSendReceive: "buffer send+receive (mq_send+mq_receive)"
-    case .mqPingPong: "two threads blocking in mq_receive (mq_send+mq_receive)"
+    case .mqPingPong, .mqStream: "two threads blocking in mq_send and mq_receive"
     default: "same calls"
     }
   }
@@ -117,7 +124,7 @@ public final class Workload {
     self.side = side
     switch operation {
     case .mqSendReceive(let size): self.size = size
-    case .mqTrySendReceive, .mqArraySendMessageReceive, .mqAsyncSendReceive, .mqPingPong: self.size = 64
+    case .mqTrySendReceive, .mqArraySendMessageReceive, .mqAsyncSendReceive, .mqPingPong, .mqStream: self.size = 64
     case .eventFdWriteRead: self.size = 8
     }
     buffer = .allocate(byteCount: max(size, 8), alignment: 16)
@@ -213,6 +220,36 @@ public final class Workload {
           try await group.waitForAll()
         }
       }
+    case (.mqStream, .swift):
+      let queue = queue!
+      try runTask {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+          group.addTask {  // the receiver
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 16)
+            defer { buffer.deallocate() }
+            for _ in 0 ..< n { _ = try await queue.async.receive(into: buffer) }
+          }
+          let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 16)
+          defer { buffer.deallocate() }
+          buffer.initializeMemory(as: UInt8.self, repeating: 0x5a)
+          for _ in 0 ..< n { try await queue.async.send(UnsafeRawBufferPointer(buffer)) }
+          try await group.waitForAll()
+        }
+      }
+    case (.mqStream, .c):
+      let mqd = queue!.descriptor.rawValue
+      let receiver = try startThread {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        var priority: UInt32 = 0
+        for _ in 0 ..< n where CHinix_mq_receive(mqd, &buffer, 64, &priority) < 0 { return errno }
+        return 0
+      }
+      for _ in 0 ..< n where CHinix_mq_send(mqd, buffer.baseAddress, 64, 0) != 0 {
+        throw WorkloadError(call: "mq_send", errno: errno)
+      }
+      let code = receiver.join()
+      if code != 0 { throw WorkloadError(call: "receiver thread", errno: code) }
+      withExtendedLifetime(self) {}
     case (.mqPingPong, .c):
       let (pings, pongs) = (queue!.descriptor.rawValue, replies!.descriptor.rawValue)
       let echo = try startThread {

@@ -207,6 +207,7 @@ func ratios(rounds: Int, batchMilliseconds: Double, operations: [Operation], jso
   if results.contains(where: { Operation.async.contains($0.operation) }) {
     print("mq async send+receive: the async calls (queue always ready), against the C blocking pair.")
     print("mq ping-pong: ns per round trip; Swift: two tasks with the async calls, C: two threads blocking.")
+    print("mq stream: ns per message one way through a queue of 10; Swift: two tasks, C: two threads blocking.")
   }
   if let jsonPath {
     var uts = utsname()
