@@ -169,7 +169,7 @@ public final class EventFd: Sendable {
   /// - Throws: ``HinixError``: `ETIMEDOUT` if the counter stayed zero.
   public func read(timeout: Duration) throws -> UInt64 {
     try guarded.withDescriptor("read") { fd in
-      let clock = ContinuousClock()
+      let clock = SuspendingClock()
       let deadline = clock.now + timeout
       while true {
         if let value = try tryRead(fd) { return value }

@@ -148,7 +148,7 @@ func isCloseOnExec(_ fd: CInt) -> Bool? {
 func pollReady(
   _ fd: CInt, events: Int16, timeout: Duration?, operation: String, label: String?
 ) throws -> Bool {
-  let clock = ContinuousClock()
+  let clock = SuspendingClock()
   let deadline = timeout.map { clock.now + $0 }
   while true {
     var milliseconds: CInt = -1

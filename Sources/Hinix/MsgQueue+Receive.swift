@@ -44,10 +44,12 @@ extension MsgQueue {
   ///
   /// The timeout is elapsed time on the monotonic clock, so setting the
   /// system time neither stretches nor cuts the wait: the call tries a
-  /// receive that does not wait, then waits with `poll` for the time left,
-  /// measured on `ContinuousClock`, and tries again; when another receiver
-  /// takes the message first, it waits again for what is left. Use
-  /// ``receive(into:deadline:retryOnInterrupt:)`` for a wall-clock deadline.
+  /// receive that does not wait, then waits with `poll` for the time left, and
+  /// tries again; when another receiver takes the message first, it waits again for
+  /// what is left. The time left is measured on `SuspendingClock`
+  /// (`CLOCK_MONOTONIC`), the clock of `poll`'s own timeout. Use
+  /// ``receive(into:deadline:retryOnInterrupt:)``
+  /// for a wall-clock deadline.
   ///
   /// - Parameters:
   ///   - buffer: Where to put the message: at least ``messageSize`` bytes.
@@ -63,7 +65,7 @@ extension MsgQueue {
   public func receive(
     into buffer: UnsafeMutableRawBufferPointer, timeout: Duration, retryOnInterrupt: Bool = true
   ) throws -> Received {
-    let clock = ContinuousClock()
+    let clock = SuspendingClock()
     let deadline = clock.now + timeout
     while true {
       if let received = try receive(into: buffer, wait: .never, retryOnInterrupt: true) {
@@ -193,7 +195,7 @@ extension MsgQueue {
   /// `timeout:` calls, out of line.
   @inline(never)
   func waitReady(
-    _ events: Int16, until deadline: ContinuousClock.Instant, clock: ContinuousClock,
+    _ events: Int16, until deadline: SuspendingClock.Instant, clock: SuspendingClock,
     sending: Bool
   ) throws {
     let left = clock.now.duration(to: deadline)

@@ -47,10 +47,11 @@ extension MsgQueue {
   /// Sends a message, waiting at most `timeout` while the queue is full.
   ///
   /// The timeout is elapsed time on the monotonic clock, so setting the
-  /// system time neither stretches nor cuts the wait: the call tries a send
-  /// that does not wait, then waits with `poll` for the time left, measured
-  /// on `ContinuousClock`, and tries again; when another sender fills the
-  /// room first, it waits again for what is left. Use
+  /// system time neither stretches nor cuts the wait: the call tries a
+  /// send that does not wait, then waits with `poll` for the time left, and
+  /// tries again; when another sender fills the room first, it waits again for
+  /// what is left. The time left is measured on `SuspendingClock`
+  /// (`CLOCK_MONOTONIC`), the clock of `poll`'s own timeout. Use
   /// ``send(_:priority:deadline:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_,_)``
   /// for a wall-clock deadline.
   ///
@@ -69,7 +70,7 @@ extension MsgQueue {
     _ message: UnsafeRawBufferPointer, priority: UInt32 = 0, timeout: Duration,
     retryOnInterrupt: Bool = true
   ) throws {
-    let clock = ContinuousClock()
+    let clock = SuspendingClock()
     let deadline = clock.now + timeout
     while try !send(message, priority: priority, wait: .never, retryOnInterrupt: true) {
       try waitReady(Int16(POLLOUT), until: deadline, clock: clock, sending: true)
