@@ -51,6 +51,12 @@ extension MsgQueue {
   /// ``receive(into:deadline:retryOnInterrupt:)``
   /// for a wall-clock deadline.
   ///
+  /// Waiting in `poll` is not being blocked in a receive, as the kernel
+  /// sees it: a `mq_notify` registration is notified of a message that
+  /// arrives while only timed receivers wait, and they are not served in the
+  /// order they began waiting. The blocking and `deadline:` forms wait in
+  /// the kernel's receive.
+  ///
   /// - Parameters:
   ///   - buffer: Where to put the message: at least ``messageSize`` bytes.
   ///   - timeout: The longest wait, measured on the monotonic clock.
