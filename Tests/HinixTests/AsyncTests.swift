@@ -100,6 +100,30 @@ struct AsyncTests {
     }
   }
 
+  @Test("A send cancelled while the queue is full throws CancellationError and sends nothing")
+  func cancelledSend() async throws {
+    try await withQueue { queue async throws in
+      for index in 0..<4 { try queue.send("\(index)") }
+      let sender = Task { try await queue.async.send("late") }
+      try await Task.sleep(for: .milliseconds(20))
+      sender.cancel()
+      await #expect(throws: CancellationError.self) { try await sender.value }
+      var texts: [String] = []
+      while let message = try queue.tryReceive() { texts.append(message.text) }
+      #expect(texts == ["0", "1", "2", "3"])
+    }
+  }
+
+  @Test("Async calls work on a descriptor opened non-blocking")
+  func nonBlockingDescriptor() async throws {
+    try await withQueue(options: .nonBlocking) { queue async throws in
+      let receiver = Task { try await queue.async.receive() }
+      try await Task.sleep(for: .milliseconds(20))
+      try await queue.async.send("nb")
+      #expect(try await receiver.value.text == "nb")
+    }
+  }
+
   @Test("A receive cancelled while messages race in never loses one")
   func cancellationRace() async throws {
     try await withQueue(capacity: .init(maxMessages: 8, messageSize: 16)) { queue async throws in
@@ -188,7 +212,7 @@ struct AsyncTests {
   @Test("Async waits, cancellations and closes leak no descriptor")
   func noLeaks() async throws {
     // In a child process: other tests open and close descriptors meanwhile.
-    await #expect(processExitsWith: .success) {
+    let result = await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
       _ = try await withQueue("leak") { queue async throws in  // start the reactor first
         try queue.send("x")
         return try await queue.async.receive()
@@ -207,10 +231,21 @@ struct AsyncTests {
           }
           _ = await waiter.result
           _ = await reader.result
+          // Close explicitly: the finished tasks' closures, which hold the
+          // objects, may be freed a moment later than this point.
+          try queue.close()
+          try event.close()
         }
       }
       let after = descriptorTable()
-      #expect(after == before, "before: \(before)\nafter: \(after)")
+      #expect(after == before)
+      if after != before {
+        let text = Array("before: \(before)\nafter: \(after)\n".utf8)
+        _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+      }
+    }
+    if let result, !result.standardErrorContent.isEmpty {
+      Issue.record("child: \(String(decoding: result.standardErrorContent, as: UTF8.self))")
     }
   }
 }
