@@ -106,10 +106,9 @@ final class GuardedDescriptor: Sendable {
   func close(_ operation: String) throws {
     let old = state.bitwiseOr(Self.closeRequested, ordering: .acquiringAndReleasing).oldValue
     // Tasks suspended in an async wait hold borrows: wake them, so that
-    // they end their borrows and the descriptor can close.
-    if old & Self.closeRequested == 0, old & Self.usersMask != 0,
-      Reactor.isRunning.load(ordering: .acquiring)
-    {
+    // they end their borrows and the descriptor can close; and take the
+    // descriptor out of the reactor's epoll set.
+    if old & Self.closeRequested == 0, Reactor.isRunning.load(ordering: .acquiring) {
       Reactor.shared.descriptorClosing(rawValue)
     }
     guard old & Self.closeRequested == 0, old & Self.usersMask == 0, closeIfLast() else { return }
@@ -121,7 +120,10 @@ final class GuardedDescriptor: Sendable {
 
   deinit {
     // No other reference exists, so no call can be in flight.
-    if state.load(ordering: .acquiring) & Self.closedFlag == 0 { _ = closeFunction(rawValue) }
+    if state.load(ordering: .acquiring) & Self.closedFlag == 0 {
+      if Reactor.isRunning.load(ordering: .acquiring) { Reactor.shared.descriptorClosing(rawValue) }
+      _ = closeFunction(rawValue)
+    }
   }
 }
 

@@ -30,8 +30,9 @@ enum Wakeup: Sendable {
 ///   waiters is in the epoll set with `EPOLLONESHOT` and the union of its
 ///   waiters' events. When it fires, the reactor resumes every waiter whose
 ///   events it reported (all of them on `EPOLLERR` or `EPOLLHUP`) and
-///   re-arms the descriptor with `EPOLL_CTL_MOD` for the waiters that remain,
-///   or removes it with `EPOLL_CTL_DEL` when none remain. One-shot, because
+///   re-arms the descriptor with `EPOLL_CTL_MOD` for the waiters that remain.
+///   A descriptor without waiters stays in the set, disarmed, until its owner
+///   closes it, so a wait costs one `epoll_ctl`. One-shot, because
 ///   a level-triggered registration would report a readable queue again and
 ///   again until the resumed task got round to receiving: a busy loop. Not
 ///   edge-triggered, because `EPOLL_CTL_ADD` and `EPOLL_CTL_MOD` test the
@@ -71,6 +72,11 @@ final class Reactor: Sendable {
     var waiters: [CInt: [Waiter]] = [:]
     /// Which descriptor each waiter waits on, for cancellation.
     var descriptorOfWaiter: [UInt64: CInt] = [:]
+    /// The descriptors in the epoll set, armed or not. A descriptor stays
+    /// there when its last waiter leaves (disarmed, so it reports nothing),
+    /// which saves an `epoll_ctl` per wait; closing it through its owner
+    /// removes it.
+    var inEpollSet: Set<CInt> = []
     var nextID: UInt64 = 1
   }
 
@@ -122,20 +128,23 @@ final class Reactor: Sendable {
       if guarded.isClosed { return .closed }
       if Task.isCancelled { return .cancelled }
       var list = state.waiters[fd] ?? []
-      let isNew = list.isEmpty
       list.append(waiter)
       let mask = list.reduce(0) { $0 | $1.events } | CHinix_EPOLLONESHOT
       let data = UInt64(UInt32(bitPattern: fd))
-      var result = CHinix_epoll_ctl(epoll, isNew ? CHinix_EPOLL_CTL_ADD : CHinix_EPOLL_CTL_MOD, fd, mask, data)
-      if result != 0 && isNew && errno == EEXIST {
-        // Left in the set by a removal that failed: take it over.
-        result = CHinix_epoll_ctl(epoll, CHinix_EPOLL_CTL_MOD, fd, mask, data)
+      let known = state.inEpollSet.contains(fd)
+      var result = CHinix_epoll_ctl(epoll, known ? CHinix_EPOLL_CTL_MOD : CHinix_EPOLL_CTL_ADD, fd, mask, data)
+      if result != 0 && (known ? errno == ENOENT : errno == EEXIST) {
+        // The set changed behind our back: a descriptor closed without its
+        // owner knowing (the kernel removed it), or one left in the set.
+        result = CHinix_epoll_ctl(epoll, known ? CHinix_EPOLL_CTL_ADD : CHinix_EPOLL_CTL_MOD, fd, mask, data)
       }
       if result != 0 {
+        state.inEpollSet.remove(fd)
         // Not pollable, or not open: report it rather than retry (a retry would spin).
         return .failed(errno)
       }
       state.waiters[fd] = list
+      state.inEpollSet.insert(fd)
       state.descriptorOfWaiter[waiter.id] = fd
       return nil
     }
@@ -154,12 +163,15 @@ final class Reactor: Sendable {
     cancelled?.continuation.resume(returning: .cancelled)
   }
 
-  /// Resumes every task waiting on `fd` with ``Wakeup/closed``. Called by
-  /// ``GuardedDescriptor/close(_:)`` after it marked the descriptor closed.
+  /// Removes `fd` from the epoll set and resumes every task waiting on it
+  /// with ``Wakeup/closed``. Called by ``GuardedDescriptor/close(_:)`` after
+  /// it marked the descriptor closed, and by its `deinit`.
   func descriptorClosing(_ fd: CInt) {
     let woken: [Waiter] = state.withLock { state in
+      if state.inEpollSet.remove(fd) != nil {
+        _ = CHinix_epoll_ctl(epoll, CHinix_EPOLL_CTL_DEL, fd, 0, 0)
+      }
       guard let list = state.waiters.removeValue(forKey: fd) else { return [] }
-      _ = CHinix_epoll_ctl(epoll, CHinix_EPOLL_CTL_DEL, fd, 0, 0)
       for waiter in list { state.descriptorOfWaiter[waiter.id] = nil }
       return list
     }
@@ -169,8 +181,10 @@ final class Reactor: Sendable {
   /// Stores the waiters left on `fd` and re-arms or removes its registration.
   private func update(_ state: inout State, fd: CInt, remaining: [Waiter]) {
     if remaining.isEmpty {
+      // Stays in the set. After an event it is disarmed already; after a
+      // cancellation it may still be armed and report once more, which finds
+      // no waiter or wakes a later one early: harmless, it tries again.
       state.waiters[fd] = nil
-      _ = CHinix_epoll_ctl(epoll, CHinix_EPOLL_CTL_DEL, fd, 0, 0)
     } else {
       state.waiters[fd] = remaining
       let mask = remaining.reduce(0) { $0 | $1.events } | CHinix_EPOLLONESHOT
