@@ -30,6 +30,8 @@ import SystemPackage
 /// descriptor itself is closed only when the calls already in flight return, so
 /// no call can reach a descriptor number that was reused. A blocked call is
 /// not woken by ``close()``; wake it with a message, a timeout or a signal.
+/// A call through ``async`` suspends its task instead of blocking, and
+/// ``close()`` ends its wait with `EBADF`.
 ///
 /// ## Notification
 ///
