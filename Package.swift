@@ -15,6 +15,8 @@ let package = Package(
     .executable(name: "hinix-bench", targets: ["hinix-bench"]),
     // The LD_PRELOAD fault library the conformance tests load into `hinix conform` (test support).
     .library(name: "HinixFaults", type: .dynamic, targets: ["CHinixFaults"]),
+    // The LD_PRELOAD library that steps CLOCK_REALTIME for the clock-step test (test support).
+    .library(name: "HinixClockStep", type: .dynamic, targets: ["CClockStep"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
@@ -67,10 +69,19 @@ let package = Package(
     // Breaks one documented mq_*/eventfd behaviour, chosen by HINIX_FAULT (test support,
     // LD_PRELOAD only: no target depends on it, so nothing links it in).
     .target(name: "CHinixFaults", path: "Tests/CHinixFaults"),
+    // Steps CLOCK_REALTIME as one process sees it (test support, LD_PRELOAD only).
+    .target(name: "CClockStep", path: "Tests/CClockStep"),
+    // Times one wait and prints what it saw, run by the clock-step test (test support).
+    .executableTarget(name: "hinix-clock-step-probe", dependencies: ["Hinix"], path: "Tests/ClockStepProbe"),
+    // Examples that build with the package (not products): two processes
+    // sharing a temporary queue, and a poll loop over a queue, an eventfd and a timer.
+    .executableTarget(name: "example-producer-consumer", dependencies: ["Hinix"], path: "Examples/ProducerConsumer"),
+    .executableTarget(name: "example-event-loop", dependencies: ["Hinix"], path: "Examples/EventLoop"),
     .testTarget(
       name: "HinixTests",
       dependencies: [
-        "Hinix", "CHinix", "CAllocationCounter",
+        "Hinix", "CHinix", "CAllocationCounter", "ToolTestSupport", "hinix-clock-step-probe",
+        "example-producer-consumer", "example-event-loop",
         .product(name: "SystemPackage", package: "swift-system"),
       ]
     ),

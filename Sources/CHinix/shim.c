@@ -28,6 +28,9 @@ const int CHinix_CLONE_NEWIPC = CLONE_NEWIPC;
 const uint32_t CHinix_EPOLLIN = EPOLLIN;
 const uint32_t CHinix_EPOLLOUT = EPOLLOUT;
 const uint32_t CHinix_EPOLLET = EPOLLET;
+const uint32_t CHinix_EPOLLONESHOT = EPOLLONESHOT;
+const uint32_t CHinix_EPOLLERR = EPOLLERR;
+const uint32_t CHinix_EPOLLHUP = EPOLLHUP;
 const int CHinix_EPOLL_CTL_ADD = EPOLL_CTL_ADD;
 const int CHinix_EPOLL_CTL_MOD = EPOLL_CTL_MOD;
 const int CHinix_EPOLL_CTL_DEL = EPOLL_CTL_DEL;
@@ -94,6 +97,16 @@ int CHinix_mq_notify_none(mqd_t mqd) {
 }
 
 int CHinix_mq_notify_cancel(mqd_t mqd) { return mq_notify(mqd, NULL); }
+
+int CHinix_mq_notify_thread(mqd_t mqd, void (*function)(union sigval), void *value) {
+  struct sigevent sev;
+  memset(&sev, 0, sizeof sev);
+  sev.sigev_notify = SIGEV_THREAD;
+  sev.sigev_notify_function = function;
+  sev.sigev_notify_attributes = NULL;
+  sev.sigev_value.sival_ptr = value;
+  return mq_notify(mqd, &sev);
+}
 
 int CHinix_eventfd(unsigned int initval, int flags) { return eventfd(initval, flags); }
 

@@ -9,8 +9,9 @@
 ///
 /// Because it is wall-clock time, a deadline moves with the system clock: if
 /// the clock is set back by an hour, a call waiting for a deadline waits an
-/// hour longer. The `timeout:` variants of the queue's calls compute their
-/// deadline from the current time just before the call.
+/// hour longer. The `timeout:` variants of the queue's calls do not use a
+/// `Deadline`: they measure their `Duration` on the monotonic clock, which
+/// setting the system time does not move.
 public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible {
   /// Seconds since the Unix epoch.
   public var seconds: Int64

@@ -85,7 +85,7 @@ public final class EventFd: Sendable {
     self.guarded = GuardedDescriptor(fd, label: nil) { Glibc.close($0) }
   }
 
-  private init(adopting fd: CInt, options: Options) {
+  init(adopting fd: CInt, options: Options) {
     self.options = options
     self.guarded = GuardedDescriptor(fd, label: nil) { Glibc.close($0) }
   }
@@ -169,7 +169,7 @@ public final class EventFd: Sendable {
   /// - Throws: ``HinixError``: `ETIMEDOUT` if the counter stayed zero.
   public func read(timeout: Duration) throws -> UInt64 {
     try guarded.withDescriptor("read") { fd in
-      let clock = ContinuousClock()
+      let clock = SuspendingClock()
       let deadline = clock.now + timeout
       while true {
         if let value = try tryRead(fd) { return value }

@@ -53,6 +53,19 @@ final class GuardedDescriptor: Sendable {
     return try body(rawValue)
   }
 
+  /// Starts a borrow that outlives one synchronous call (an `async` wait);
+  /// ``endBorrow()`` ends it. While borrowed, the descriptor stays open.
+  func beginBorrow(_ operation: StaticString) throws {
+    let old = state.wrappingAdd(1, ordering: .acquiring).oldValue
+    if old & Self.closeRequested != 0 {
+      release()
+      try throwClosed(operation)
+    }
+  }
+
+  /// Ends a borrow started by ``beginBorrow(_:)``.
+  func endBorrow() { release() }
+
   /// The error for a call on a closed descriptor (out of line: it is rare).
   @inline(never)
   private func throwClosed(_ operation: StaticString) throws -> Never {
@@ -92,6 +105,12 @@ final class GuardedDescriptor: Sendable {
   /// - Throws: ``HinixError`` if the kernel's `close` failed.
   func close(_ operation: String) throws {
     let old = state.bitwiseOr(Self.closeRequested, ordering: .acquiringAndReleasing).oldValue
+    // Tasks suspended in an async wait hold borrows: wake them, so that
+    // they end their borrows and the descriptor can close; and take the
+    // descriptor out of the reactor's epoll set.
+    if old & Self.closeRequested == 0, Reactor.isRunning.load(ordering: .acquiring) {
+      Reactor.shared.descriptorClosing(rawValue)
+    }
     guard old & Self.closeRequested == 0, old & Self.usersMask == 0, closeIfLast() else { return }
     // close(2) is never retried: the descriptor is gone even when it reports EINTR.
     if closeFunction(rawValue) == -1 && systemErrno != EINTR {
@@ -101,7 +120,10 @@ final class GuardedDescriptor: Sendable {
 
   deinit {
     // No other reference exists, so no call can be in flight.
-    if state.load(ordering: .acquiring) & Self.closedFlag == 0 { _ = closeFunction(rawValue) }
+    if state.load(ordering: .acquiring) & Self.closedFlag == 0 {
+      if Reactor.isRunning.load(ordering: .acquiring) { Reactor.shared.descriptorClosing(rawValue) }
+      _ = closeFunction(rawValue)
+    }
   }
 }
 
@@ -128,7 +150,7 @@ func isCloseOnExec(_ fd: CInt) -> Bool? {
 func pollReady(
   _ fd: CInt, events: Int16, timeout: Duration?, operation: String, label: String?
 ) throws -> Bool {
-  let clock = ContinuousClock()
+  let clock = SuspendingClock()
   let deadline = timeout.map { clock.now + $0 }
   while true {
     var milliseconds: CInt = -1

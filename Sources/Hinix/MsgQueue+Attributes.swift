@@ -158,14 +158,7 @@ extension MsgQueue {
         case .signal(let signal, let value): CHinix_mq_notify_signal(fd, signal, value)
         case .withoutSignal: CHinix_mq_notify_none(fd)
         }
-      guard result == 0 else {
-        var error = HinixError.current("mq_notify", queueName: name.rawValue)
-        if error.errno == .resourceBusy {
-          let holder = (try? status()).map { "process \($0.notifyPID)" } ?? "another process"
-          error.detail = "\(holder) is registered for notification on this queue"
-        }
-        throw error
-      }
+      guard result == 0 else { throw notifyError() }
     }
   }
 

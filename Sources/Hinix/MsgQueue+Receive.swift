@@ -42,14 +42,43 @@ extension MsgQueue {
 
   /// Receives a message into `buffer`, waiting at most `timeout` while the queue is empty.
   ///
+  /// The timeout is elapsed time on the monotonic clock, so setting the
+  /// system time neither stretches nor cuts the wait: the call tries a
+  /// receive that does not wait, then waits with `poll` for the time left, and
+  /// tries again; when another receiver takes the message first, it waits again for
+  /// what is left. The time left is measured on `SuspendingClock`
+  /// (`CLOCK_MONOTONIC`), the clock of `poll`'s own timeout. Use
+  /// ``receive(into:deadline:retryOnInterrupt:)``
+  /// for a wall-clock deadline.
+  ///
+  /// Waiting in `poll` is not being blocked in a receive, as the kernel
+  /// sees it: a `mq_notify` registration is notified of a message that
+  /// arrives while only timed receivers wait, and they are not served in the
+  /// order they began waiting. The blocking and `deadline:` forms wait in
+  /// the kernel's receive.
+  ///
+  /// - Parameters:
+  ///   - buffer: Where to put the message: at least ``messageSize`` bytes.
+  ///   - timeout: The longest wait, measured on the monotonic clock.
+  ///   - retryOnInterrupt: Ignored: a signal never ends the wait early; the
+  ///     wait resumes with the time that is left.
+  /// - Returns: The message's length, at the start of `buffer`, and its priority.
   /// - Throws: ``HinixError``: `ETIMEDOUT` if no message came, and as
   ///   ``receive(into:retryOnInterrupt:)``.
   ///
-  /// The corresponding C function is `mq_timedreceive`.
+  /// The corresponding C functions are `mq_timedreceive`, with a deadline
+  /// that has passed, and `poll`. It makes no heap allocation.
   public func receive(
     into buffer: UnsafeMutableRawBufferPointer, timeout: Duration, retryOnInterrupt: Bool = true
   ) throws -> Received {
-    try receive(into: buffer, wait: .deadline(.after(timeout)), retryOnInterrupt: retryOnInterrupt)!
+    let clock = SuspendingClock()
+    let deadline = clock.now + timeout
+    while true {
+      if let received = try receive(into: buffer, wait: .never, retryOnInterrupt: true) {
+        return received
+      }
+      try waitReady(Int16(POLLIN), until: deadline, clock: clock, sending: false)
+    }
   }
 
   /// Receives a message into `buffer`, waiting until `deadline` (on
@@ -86,9 +115,21 @@ extension MsgQueue {
 
   /// Receives the next message, waiting at most `timeout` while the queue is empty.
   ///
+  /// The timeout is measured on the monotonic clock, as in
+  /// ``receive(into:timeout:retryOnInterrupt:)``; a change of the system time does not move it.
+  ///
   /// - Throws: ``HinixError``: `ETIMEDOUT` if no message came.
   public func receive(timeout: Duration, retryOnInterrupt: Bool = true) throws -> Message {
-    try receiveMessage(wait: .deadline(.after(timeout)), retryOnInterrupt: retryOnInterrupt)!
+    var priority: UInt32 = 0
+    let bytes = try [UInt8](unsafeUninitializedCapacity: messageSize) { buffer, count in
+      count = 0
+      let got = try receive(
+        into: UnsafeMutableRawBufferPointer(buffer), timeout: timeout,
+        retryOnInterrupt: retryOnInterrupt)
+      count = got.count
+      priority = got.priority
+    }
+    return Message(bytes: bytes, priority: priority)
   }
 
   /// Receives the next message, waiting until `deadline` while the queue is empty.
@@ -150,6 +191,28 @@ extension MsgQueue {
       if count >= 0 { return Received(count: count, priority: priority) }
       _ = try transferFailed(operation, wait: wait, bytes: buffer.count, sending: false)
       return nil
+    }
+  }
+}
+
+extension MsgQueue {
+  /// Waits with `poll` until the descriptor has `events` or `deadline` on
+  /// `clock` passes; then throws `ETIMEDOUT`. The slow half of the
+  /// `timeout:` calls, out of line.
+  @inline(never)
+  func waitReady(
+    _ events: Int16, until deadline: SuspendingClock.Instant, clock: SuspendingClock,
+    sending: Bool
+  ) throws {
+    let left = clock.now.duration(to: deadline)
+    let ready =
+      try left > .zero
+      && guarded.withDescriptor("poll") { fd in
+        try pollReady(fd, events: events, timeout: left, operation: "poll", label: name.rawValue)
+      }
+    guard ready else {
+      throw transferError(
+        sending ? "mq_timedsend" : "mq_timedreceive", code: ETIMEDOUT, bytes: 0, sending: sending)
     }
   }
 }

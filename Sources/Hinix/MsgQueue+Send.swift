@@ -46,20 +46,35 @@ extension MsgQueue {
 
   /// Sends a message, waiting at most `timeout` while the queue is full.
   ///
-  /// The deadline is computed once, on `CLOCK_REALTIME`, when the call
-  /// starts; a retry after `EINTR` keeps it.
+  /// The timeout is elapsed time on the monotonic clock, so setting the
+  /// system time neither stretches nor cuts the wait: the call tries a
+  /// send that does not wait, then waits with `poll` for the time left, and
+  /// tries again; when another sender fills the room first, it waits again for
+  /// what is left. The time left is measured on `SuspendingClock`
+  /// (`CLOCK_MONOTONIC`), the clock of `poll`'s own timeout. Use
+  /// ``send(_:priority:deadline:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_,_)``
+  /// for a wall-clock deadline.
   ///
+  /// - Parameters:
+  ///   - message: The message's bytes: at most ``messageSize`` of them.
+  ///   - priority: `0 ..< 32768`; higher is received first.
+  ///   - timeout: The longest wait, measured on the monotonic clock.
+  ///   - retryOnInterrupt: Ignored: a signal never ends the wait early; the
+  ///     wait resumes with the time that is left.
   /// - Throws: ``HinixError``: `ETIMEDOUT` if the queue stayed full, and as
   ///   ``send(_:priority:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_)``.
   ///
-  /// The corresponding C function is `mq_timedsend`.
+  /// The corresponding C functions are `mq_timedsend`, with a deadline that
+  /// has passed, and `poll`. It makes no heap allocation.
   public func send(
     _ message: UnsafeRawBufferPointer, priority: UInt32 = 0, timeout: Duration,
     retryOnInterrupt: Bool = true
   ) throws {
-    _ = try send(
-      message, priority: priority, wait: .deadline(.after(timeout)),
-      retryOnInterrupt: retryOnInterrupt)
+    let clock = SuspendingClock()
+    let deadline = clock.now + timeout
+    while try !send(message, priority: priority, wait: .never, retryOnInterrupt: true) {
+      try waitReady(Int16(POLLOUT), until: deadline, clock: clock, sending: true)
+    }
   }
 
   /// Sends a message, waiting until `deadline` (on `CLOCK_REALTIME`) while the queue is full.
@@ -104,9 +119,8 @@ extension MsgQueue {
     _ message: some Sequence<UInt8>, priority: UInt32 = 0, timeout: Duration,
     retryOnInterrupt: Bool = true
   ) throws {
-    let deadline = Deadline.after(timeout)
     try withBytes(message) {
-      try send($0, priority: priority, deadline: deadline, retryOnInterrupt: retryOnInterrupt)
+      try send($0, priority: priority, timeout: timeout, retryOnInterrupt: retryOnInterrupt)
     }
   }
 

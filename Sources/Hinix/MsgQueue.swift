@@ -30,6 +30,8 @@ import SystemPackage
 /// descriptor itself is closed only when the calls already in flight return, so
 /// no call can reach a descriptor number that was reused. A blocked call is
 /// not woken by ``close()``; wake it with a message, a timeout or a signal.
+/// A call through ``async`` suspends its task instead of blocking, and
+/// ``close()`` ends its wait with `EBADF`.
 ///
 /// ## Notification
 ///
@@ -104,6 +106,15 @@ public final class MsgQueue: Sendable {
       CHinix_mq_close(fd)
       throw error
     }
+    self.name = name
+    self.access = access
+    self.messageSize = attributes.mq_msgsize
+    self.maxMessages = attributes.mq_maxmsg
+    self.guarded = GuardedDescriptor(fd, label: name.rawValue) { CHinix_mq_close($0) }
+  }
+
+  /// Takes ownership of an open queue descriptor whose attributes were read.
+  init(owning fd: mqd_t, name: MsgQueueName, access: AccessMode, attributes: mq_attr) {
     self.name = name
     self.access = access
     self.messageSize = attributes.mq_msgsize

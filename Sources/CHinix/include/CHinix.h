@@ -69,6 +69,9 @@ int CHinix_mq_notify_signal(mqd_t mqd, int signo, int value);
 int CHinix_mq_notify_none(mqd_t mqd);
 /// mq_notify(3) with NULL: remove this process's registration.
 int CHinix_mq_notify_cancel(mqd_t mqd);
+/// mq_notify(3) with SIGEV_THREAD: glibc calls `function(value)` on a new
+/// thread (default attributes) once the empty queue receives a message.
+int CHinix_mq_notify_thread(mqd_t mqd, void (*function)(union sigval), void *value);
 
 // MARK: - eventfd
 
@@ -95,6 +98,9 @@ int CHinix_pipe2(int fds[2], int flags);
 extern const uint32_t CHinix_EPOLLIN;
 extern const uint32_t CHinix_EPOLLOUT;
 extern const uint32_t CHinix_EPOLLET;
+extern const uint32_t CHinix_EPOLLONESHOT;
+extern const uint32_t CHinix_EPOLLERR;
+extern const uint32_t CHinix_EPOLLHUP;
 extern const int CHinix_EPOLL_CTL_ADD;
 extern const int CHinix_EPOLL_CTL_MOD;
 extern const int CHinix_EPOLL_CTL_DEL;

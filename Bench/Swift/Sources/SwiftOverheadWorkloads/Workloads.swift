@@ -32,9 +32,29 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
   /// (Swift only: the C side is the buffer pair, to show what they cost).
   case mqArraySendMessageReceive
 
+  /// `queue.async.send` + `queue.async.receive(into:)` of 64 bytes in one
+  /// task; the queue is always ready, so this is the async calls' cost
+  /// without a wait. C: the blocking pair mq_send + mq_receive.
+  case mqAsyncSendReceive
+  /// A round trip of 64 bytes over two queues between two parties, where
+  /// every receive waits for the other party. Swift: two tasks using the
+  /// async calls (waits go through the reactor); C: two threads blocking in
+  /// mq_receive. One iteration is one round trip.
+  case mqPingPong
+  /// Messages of 64 bytes streamed from one party to another through a
+  /// queue of 10 (throughput: the receiver waits when it is empty, the sender
+  /// when it is full). Swift: two tasks using the async calls; C: two threads
+  /// blocking. One iteration is one message.
+  case mqStream
+
   /// Every operation, in report order.
   public static let all: [Operation] =
     [8, 64, 1024, 8192].map { .mqSendReceive(size: $0) } + [.mqTrySendReceive, .eventFdWriteRead, .mqArraySendMessageReceive]
+
+  /// The async operations: async calls beside blocking ones, not Swift
+  /// beside C (run them with `--operation`; they are not in ``all``, whose
+  /// figures have the Swift-overhead targets).
+  public static let async: [Operation] = [.mqAsyncSendReceive, .mqPingPong, .mqStream]
 
   public var description: String {
     switch self {
@@ -42,6 +62,9 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
     case .mqTrySendReceive: "mq trySend+tryReceive 64 B"
     case .eventFdWriteRead: "eventfd write+read"
     case .mqArraySendMessageReceive: "mq send([UInt8])+receive() 64 B"
+    case .mqAsyncSendReceive: "mq async send+receive 64 B"
+    case .mqPingPong: "mq ping-pong 64 B, async tasks"
+    case .mqStream: "mq stream 64 B, async tasks"
     }
   }
 
@@ -52,12 +75,25 @@ public enum Operation: Hashable, Sendable, CustomStringConvertible {
     case .mqTrySendReceive: "mq-try-64"
     case .eventFdWriteRead: "eventfd"
     case .mqArraySendMessageReceive: "mq-array-64"
+    case .mqAsyncSendReceive: "mq-async-64"
+    case .mqPingPong: "mq-pingpong-64"
+    case .mqStream: "mq-stream-64"
     }
   }
 
   public init?(identifier: String) {
-    guard let match = Operation.all.first(where: { $0.identifier == identifier }) else { return nil }
+    guard let match = (Operation.all + Operation.async).first(where: { $0.identifier == identifier })
+    else { return nil }
     self = match
+  }
+
+  /// What the C side of the pair is, for reports.
+  public var cSide: String {
+    switch self {
+    case .mqArraySendMessageReceive, .mqAsyncSendReceive: "buffer send+receive (mq_send+mq_receive)"
+    case .mqPingPong, .mqStream: "two threads blocking in mq_send and mq_receive"
+    default: "same calls"
+    }
   }
 
   /// Whether the Swift side is expected to allocate (the conveniences that return arrays).
@@ -88,7 +124,7 @@ public final class Workload {
     self.side = side
     switch operation {
     case .mqSendReceive(let size): self.size = size
-    case .mqTrySendReceive, .mqArraySendMessageReceive: self.size = 64
+    case .mqTrySendReceive, .mqArraySendMessageReceive, .mqAsyncSendReceive, .mqPingPong, .mqStream: self.size = 64
     case .eventFdWriteRead: self.size = 8
     }
     buffer = .allocate(byteCount: max(size, 8), alignment: 16)
@@ -104,11 +140,25 @@ public final class Workload {
       queueName = name
       eventFd = nil
     }
+    if operation == .mqPingPong {
+      let name = "/hinix-swiftbench-\(getpid())-pong-\(side)-\(UInt32.random(in: 0 ... .max))"
+      replies = try MsgQueue.createExclusive(name, maxMessages: 10, messageSize: 64)
+      repliesName = name
+    } else {
+      replies = nil
+      repliesName = nil
+    }
   }
+
+  /// The second queue of a ping-pong: replies come back on it.
+  private let replies: MsgQueue?
+  private let repliesName: String?
 
   deinit {
     try? queue?.close()
     if let queueName { try? MsgQueue.unlink(queueName) }
+    try? replies?.close()
+    if let repliesName { try? MsgQueue.unlink(repliesName) }
     buffer.deallocate()
   }
 
@@ -136,7 +186,92 @@ public final class Workload {
         try queue.send(bytes, priority: 1)
         _ = try queue.receive()
       }
-    case (.mqSendReceive, .c), (.mqArraySendMessageReceive, .c):
+    case (.mqAsyncSendReceive, .swift):
+      let queue = queue!
+      let address = UInt(bitPattern: buffer.baseAddress)
+      let count = size
+      try runTask {
+        let buffer = UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(bitPattern: address), count: 64)
+        let message = UnsafeRawBufferPointer(start: buffer.baseAddress, count: count)
+        for _ in 0 ..< n {
+          try await queue.async.send(message, priority: 1)
+          _ = try await queue.async.receive(into: buffer)
+        }
+      }
+    case (.mqPingPong, .swift):
+      let (pings, pongs) = (queue!, replies!)
+      try runTask {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+          group.addTask {  // the echo party
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 16)
+            defer { buffer.deallocate() }
+            for _ in 0 ..< n {
+              let got = try await pings.async.receive(into: buffer)
+              try await pongs.async.send(UnsafeRawBufferPointer(rebasing: buffer[..<got.count]))
+            }
+          }
+          let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 16)
+          defer { buffer.deallocate() }
+          buffer.initializeMemory(as: UInt8.self, repeating: 0x5a)
+          for _ in 0 ..< n {
+            try await pings.async.send(UnsafeRawBufferPointer(buffer))
+            _ = try await pongs.async.receive(into: buffer)
+          }
+          try await group.waitForAll()
+        }
+      }
+    case (.mqStream, .swift):
+      let queue = queue!
+      try runTask {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+          group.addTask {  // the receiver
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 16)
+            defer { buffer.deallocate() }
+            for _ in 0 ..< n { _ = try await queue.async.receive(into: buffer) }
+          }
+          let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64, alignment: 16)
+          defer { buffer.deallocate() }
+          buffer.initializeMemory(as: UInt8.self, repeating: 0x5a)
+          for _ in 0 ..< n { try await queue.async.send(UnsafeRawBufferPointer(buffer)) }
+          try await group.waitForAll()
+        }
+      }
+    case (.mqStream, .c):
+      let mqd = queue!.descriptor.rawValue
+      let receiver = try startThread {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        var priority: UInt32 = 0
+        for _ in 0 ..< n where CHinix_mq_receive(mqd, &buffer, 64, &priority) < 0 { return errno }
+        return 0
+      }
+      for _ in 0 ..< n where CHinix_mq_send(mqd, buffer.baseAddress, 64, 0) != 0 {
+        throw WorkloadError(call: "mq_send", errno: errno)
+      }
+      let code = receiver.join()
+      if code != 0 { throw WorkloadError(call: "receiver thread", errno: code) }
+      withExtendedLifetime(self) {}
+    case (.mqPingPong, .c):
+      let (pings, pongs) = (queue!.descriptor.rawValue, replies!.descriptor.rawValue)
+      let echo = try startThread {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        var priority: UInt32 = 0
+        for _ in 0 ..< n {
+          let got = CHinix_mq_receive(pings, &buffer, 64, &priority)
+          if got < 0 || CHinix_mq_send(pongs, buffer, got, 0) != 0 { return errno }
+        }
+        return 0
+      }
+      var priority: UInt32 = 0
+      for _ in 0 ..< n {
+        if CHinix_mq_send(pings, buffer.baseAddress, 64, 0) != 0 { throw WorkloadError(call: "mq_send", errno: errno) }
+        if CHinix_mq_receive(pongs, buffer.baseAddress, buffer.count, &priority) < 0 {
+          throw WorkloadError(call: "mq_receive", errno: errno)
+        }
+      }
+      let code = echo.join()
+      if code != 0 { throw WorkloadError(call: "echo thread", errno: code) }
+      withExtendedLifetime(self) {}
+    case (.mqSendReceive, .c), (.mqArraySendMessageReceive, .c), (.mqAsyncSendReceive, .c):
       try queue!.withDescriptor { fd in
         let mqd = fd.rawValue
         var priority: UInt32 = 0
@@ -179,4 +314,62 @@ public final class Workload {
       }
     }
   }
+}
+
+// MARK: - Running async work from the synchronous harness
+
+/// Runs `body` as a task and blocks the calling thread (the harness's main
+/// thread, not one of the cooperative pool's) until it finishes.
+func runTask(_ body: @escaping @Sendable () async throws -> Void) throws {
+  let done = try EventFd()
+  let failure = ErrorBox()
+  Task {
+    do { try await body() } catch { failure.set(error) }
+    try? done.write(1)
+  }
+  _ = try done.read()
+  if let error = failure.get() { throw error }
+}
+
+private final class ErrorBox: @unchecked Sendable {
+  private var lock = pthread_mutex_t()
+  private var error: (any Error)?
+  init() { pthread_mutex_init(&lock, nil) }
+  deinit { pthread_mutex_destroy(&lock) }
+  func set(_ error: any Error) {
+    pthread_mutex_lock(&lock)
+    self.error = error
+    pthread_mutex_unlock(&lock)
+  }
+  func get() -> (any Error)? {
+    pthread_mutex_lock(&lock)
+    defer { pthread_mutex_unlock(&lock) }
+    return error
+  }
+}
+
+/// A joinable thread running `body`, whose result is an errno (0: success).
+struct JoinableThread {
+  let thread: pthread_t
+  func join() -> CInt {
+    var result: UnsafeMutableRawPointer?
+    pthread_join(thread, &result)
+    return CInt(Int(bitPattern: result))
+  }
+}
+
+private final class ThreadBody {
+  let body: () -> CInt
+  init(_ body: @escaping () -> CInt) { self.body = body }
+}
+
+func startThread(_ body: @escaping () -> CInt) throws -> JoinableThread {
+  var thread = pthread_t()
+  let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
+  let result = pthread_create(&thread, nil, { context in
+    let body = Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue()
+    return UnsafeMutableRawPointer(bitPattern: Int(body.body()))
+  }, context)
+  guard result == 0 else { throw WorkloadError(call: "pthread_create", errno: result) }
+  return JoinableThread(thread: thread)
 }

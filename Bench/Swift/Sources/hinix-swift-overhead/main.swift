@@ -62,7 +62,8 @@ let usage = """
           raw_syscalls:sys_enter (compare with COUNT 0).
   list    Prints the operation identifiers.
 
-  Operations: \(Operation.all.map(\.identifier).joined(separator: ", ")).
+  Operations: \(Operation.all.map(\.identifier).joined(separator: ", ")); async beside
+  blocking, by --operation only: \(Operation.async.map(\.identifier).joined(separator: ", ")).
   Example: taskset -c 0 hinix-swift-overhead ratios --rounds 41 --json /tmp/overhead.json
 
   """
@@ -192,7 +193,7 @@ func ratios(rounds: Int, batchMilliseconds: Double, operations: [Operation], jso
     json.append(
       """
           {"operation": "\(result.operation.identifier)", "description": "\(result.operation.description)", \
-      "c_side": "\(result.operation.swiftAllocates ? "buffer send+receive (mq_send+mq_receive)" : "same calls")", \
+      "c_side": "\(result.operation.cSide)", \
       "batch": \(result.batch), "rounds": \(result.ratios.count), \
       "c_ns_median": \(format(median(result.cNs), 2)), "swift_ns_median": \(format(median(result.swiftNs), 2)), \
       "ratio_median": \(format(ratio, 4)), "ratio_ci95_low": \(low), "ratio_ci95_high": \(high), \
@@ -202,6 +203,11 @@ func ratios(rounds: Int, batchMilliseconds: Double, operations: [Operation], jso
   print("Swift/C: median over \(rounds) rounds of the per-round ratio (1.000 = no overhead); 95% CI of that median.")
   if results.contains(where: { $0.operation.swiftAllocates }) {
     print("mq send([UInt8])+receive(): the allocating conveniences, against the C buffer pair.")
+  }
+  if results.contains(where: { Operation.async.contains($0.operation) }) {
+    print("mq async send+receive: the async calls (queue always ready), against the C blocking pair.")
+    print("mq ping-pong: ns per round trip; Swift: two tasks with the async calls, C: two threads blocking.")
+    print("mq stream: ns per message one way through a queue of 10; Swift: two tasks, C: two threads blocking.")
   }
   if let jsonPath {
     var uts = utsname()
@@ -254,7 +260,7 @@ let command = arguments.removeFirst()
 do {
   switch command {
   case "list":
-    for operation in Operation.all { print(operation.identifier, "\t", operation) }
+    for operation in Operation.all + Operation.async { print(operation.identifier, "\t", operation) }
   case "run":
     guard arguments.count == 3 else { fail("run takes OPERATION SIDE COUNT (try --help)", status: 64) }
     guard let operation = Operation(identifier: arguments[0]) else {

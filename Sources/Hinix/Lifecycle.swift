@@ -1,0 +1,201 @@
+import CHinix
+import SystemPackage
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Musl)
+  import Musl
+#endif
+
+// MARK: - Temporary queues
+
+extension MsgQueue {
+  /// Creates a queue with a unique name, runs `body` with it, then closes it
+  /// and removes its name, also when `body` throws.
+  ///
+  /// ```swift
+  /// try MsgQueue.withTemporary(maxMessages: 4, messageSize: 64) { queue in
+  ///   try queue.send("hello")
+  ///   print(try queue.receiveString())
+  /// }
+  /// ```
+  ///
+  /// The name is `/hinix-tmp-PID-RANDOM` (see ``MsgQueue/name``), so another
+  /// process may open the queue while `body` runs, for example a child it
+  /// starts. Hinix removes the name only when `body` returns or throws; a
+  /// process that is killed leaves it behind, as with any queue.
+  ///
+  /// - Parameters:
+  ///   - maxMessages: The most messages the queue holds.
+  ///   - messageSize: The largest message, in bytes.
+  ///   - permissions: The queue's mode; owner read and write by default.
+  ///   - body: What to do with the queue.
+  /// - Returns: What `body` returns.
+  /// - Throws: ``HinixError`` if the queue cannot be created, or what `body` throws.
+  public static func withTemporary<R>(
+    maxMessages: Int, messageSize: Int, permissions: FilePermissions = .ownerReadWrite,
+    _ body: (MsgQueue) throws -> R
+  ) throws -> R {
+    let queue = try createTemporary(maxMessages, messageSize, permissions)
+    defer { removeTemporary(queue) }
+    return try body(queue)
+  }
+
+  /// ``withTemporary(maxMessages:messageSize:permissions:_:)`` for an `async` body.
+  public static func withTemporary<R>(
+    maxMessages: Int, messageSize: Int, permissions: FilePermissions = .ownerReadWrite,
+    _ body: (MsgQueue) async throws -> R
+  ) async throws -> R {
+    let queue = try createTemporary(maxMessages, messageSize, permissions)
+    defer { removeTemporary(queue) }
+    return try await body(queue)
+  }
+
+  private static func createTemporary(
+    _ maxMessages: Int, _ messageSize: Int, _ permissions: FilePermissions
+  ) throws -> MsgQueue {
+    while true {
+      let name = "/hinix-tmp-\(getpid())-\(String(UInt64.random(in: 0 ... .max), radix: 36))"
+      do {
+        return try createExclusive(
+          name, maxMessages: maxMessages, messageSize: messageSize, permissions: permissions)
+      } catch let error as HinixError where error.errno == .fileExists {
+        continue  // 64 random bits taken: try others
+      }
+    }
+  }
+
+  private static func removeTemporary(_ queue: MsgQueue) {
+    _ = CHinix_mq_unlink(queue.name.rawValue)
+    try? queue.close()
+  }
+}
+
+// MARK: - Adopting descriptors
+
+extension MsgQueue {
+  /// Takes ownership of an open message-queue descriptor, for example one
+  /// inherited from a parent process, after checking that it is one.
+  ///
+  /// The queue's name is read from `/proc/self/fd` (`/` followed by the name,
+  /// as the mqueue file system shows it), its access mode from `fcntl`, and
+  /// its size from `mq_getattr`. The new object closes the descriptor; don't
+  /// close it elsewhere. Its flags, close-on-exec included, are left as they are.
+  ///
+  /// - Parameter descriptor: An open message-queue descriptor.
+  /// - Throws: ``HinixError`` `EBADF` if the descriptor is not open or not a
+  ///   message queue; the detail says what it is instead, for example
+  ///   "descriptor 5 is a pipe (FIFO), not a message queue". The descriptor
+  ///   is not closed then.
+  ///
+  /// The corresponding C functions are `mq_getattr`, `fcntl` and `readlink`.
+  public convenience init(adopting descriptor: FileDescriptor) throws {
+    let fd = descriptor.rawValue
+    var attributes = mq_attr()
+    guard CHinix_mq_getattr(fd, &attributes) == 0 else {
+      var error = HinixError.current("mq_getattr")
+      error.detail = describeDescriptor(fd, expected: "a message queue")
+      throw error
+    }
+    let flags = fcntl(fd, F_GETFL)
+    guard flags != -1 else { throw HinixError.current("fcntl") }
+    var path = descriptorTarget(fd) ?? ""
+    if path.hasSuffix(" (deleted)") { path.removeLast(" (deleted)".count) }
+    let name = (try? MsgQueueName(path)) ?? (try! MsgQueueName("/fd-\(fd)"))
+    self.init(
+      owning: fd, name: name, access: AccessMode(rawValue: flags & O_ACCMODE),
+      attributes: attributes)
+  }
+}
+
+extension EventFd {
+  /// Takes ownership of an open eventfd descriptor, for example one
+  /// inherited from a parent process, after checking that it is one.
+  ///
+  /// The kernel's `/proc/self/fdinfo` entry for the descriptor tells whether
+  /// it is an eventfd, in semaphore mode and non-blocking; ``options``
+  /// reflects what it says. The new object closes the descriptor.
+  ///
+  /// - Parameter descriptor: An open eventfd.
+  /// - Throws: ``HinixError`` `EBADF` if the descriptor is not open, or
+  ///   `EINVAL` if it is not an eventfd; the detail says what it is, for
+  ///   example "descriptor 5 is a pipe (FIFO), not an eventfd". The
+  ///   descriptor is not closed then.
+  public convenience init(adopting descriptor: FileDescriptor) throws {
+    let fd = descriptor.rawValue
+    guard fcntl(fd, F_GETFD) != -1 else {
+      var error = HinixError.current("fcntl")
+      error.detail = "descriptor \(fd) is not open"
+      throw error
+    }
+    guard descriptorTarget(fd) == "anon_inode:[eventfd]" else {
+      throw HinixError(
+        .invalidArgument, operation: "readlink",
+        detail: describeDescriptor(fd, expected: "an eventfd"))
+    }
+    var options: Options = []
+    for line in readSmallFile("/proc/self/fdinfo/\(fd)").split(separator: "\n") {
+      let parts = line.split(separator: ":", maxSplits: 1).map {
+        $0.trimmingPrefix(while: { $0 == " " || $0 == "\t" })
+      }
+      guard parts.count == 2 else { continue }
+      let value = parts[1].trimmingPrefix(while: { $0 == " " || $0 == "\t" })
+      if parts[0] == "eventfd-semaphore", value == "1" { options.insert(.semaphore) }
+      if parts[0] == "flags", let flags = Int(value, radix: 8), flags & Int(O_NONBLOCK) != 0 {
+        options.insert(.nonBlocking)
+      }
+    }
+    if isCloseOnExec(fd) == false { options.insert(.inheritable) }
+    self.init(adopting: fd, options: options)
+  }
+}
+
+/// What `/proc/self/fd/N` links to: a path, `pipe:[…]`, `anon_inode:[eventfd]`…
+func descriptorTarget(_ fd: CInt) -> String? {
+  var buffer = [CChar](repeating: 0, count: 4096)
+  let count = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
+  guard count > 0 else { return nil }
+  return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// "descriptor 5 is a pipe (FIFO), not EXPECTED", from `fstat` and `/proc/self/fd`.
+func describeDescriptor(_ fd: CInt, expected: String) -> String {
+  var info = stat()
+  guard fstat(fd, &info) == 0 else { return "descriptor \(fd) is not open" }
+  let target = descriptorTarget(fd) ?? ""
+  let kind: String
+  var attributes = mq_attr()
+  switch info.st_mode & S_IFMT {
+  case _ where CHinix_mq_getattr(fd, &attributes) == 0: kind = "a message queue (\(target))"
+  case S_IFIFO: kind = "a pipe (FIFO)"
+  case S_IFSOCK: kind = "a socket"
+  case S_IFDIR: kind = "a directory (\(target))"
+  case S_IFCHR: kind = "a character device (\(target))"
+  case S_IFBLK: kind = "a block device (\(target))"
+  case S_IFREG:
+    if target.hasPrefix("anon_inode:[") {
+      kind = "an \(target.dropFirst("anon_inode:[".count).dropLast())"
+    } else if target.hasPrefix("/") {
+      kind = "a regular file (\(target))"
+    } else {
+      kind = "a \(target)"
+    }
+  default:
+    if target.hasPrefix("anon_inode:") {
+      kind = "an \(target.dropFirst("anon_inode:".count).trimmingPrefix("[").dropLast())"
+    } else {
+      kind = target.isEmpty ? "of another kind" : target
+    }
+  }
+  return "descriptor \(fd) is \(kind), not \(expected)"
+}
+
+/// A small /proc file's text, or "" if it cannot be read.
+func readSmallFile(_ path: String) -> String {
+  let fd = open(path, O_RDONLY | O_CLOEXEC)
+  guard fd >= 0 else { return "" }
+  defer { Glibc.close(fd) }
+  var bytes = [UInt8](repeating: 0, count: 4096)
+  let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+  return count > 0 ? String(decoding: bytes[..<count], as: UTF8.self) : ""
+}
