@@ -164,7 +164,7 @@ let messageQueueChecks: [Check] = [
     try queue.send("full")
     let clock = ContinuousClock()
     let start = clock.now
-    try expectErrno(.timedOut, "mq_timedsend with a 200 ms deadline") { try queue.send("x", timeout: .milliseconds(200)) }
+    try expectErrno(.timedOut, "mq_timedsend with a 200 ms deadline") { try queue.send("x", deadline: .after(.milliseconds(200))) }
     let elapsed = start.duration(to: clock.now)
     try expect(elapsed >= .milliseconds(195), "timed out after \(elapsed), before the deadline")
   },
