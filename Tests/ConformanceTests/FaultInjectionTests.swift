@@ -30,10 +30,10 @@ private let faults: [(name: String, caughtBy: Set<String>)] = [
 ]
 
 /// Runs the whole bench with the fault library preloaded and `fault` (if any) active.
-private func conform(fault: String?) throws -> (ToolResult, ConformanceReport?) {
+private func conform(fault: String?) async throws -> (ToolResult, ConformanceReport?) {
   var environment = ["LD_PRELOAD": faultLibrary]
   if let fault { environment["HINIX_FAULT"] = fault }
-  let result = try run(
+  let result = try await run(
     "hinix", ["conform", "--jobs", "2", "--format", "json", "--quiet"], timeout: .seconds(150),
     environment: environment)
   return (result, try? JSONDecoder().decode(ConformanceReport.self, from: Data(result.stdout)))
@@ -49,9 +49,9 @@ struct FaultInjectionTests {
   }
 
   @Test("With the fault library preloaded and no fault chosen, the run passes")
-  func control() throws {
+  func control() async throws {
     try #require(access(faultLibrary, R_OK) == 0, "build the HinixFaults product first")
-    let (result, report) = try conform(fault: nil)
+    let (result, report) = try await conform(fault: nil)
     #expect(!result.timedOut)
     let failures = report?.results.filter { $0.verdict == "fail" || $0.verdict == "error" } ?? []
     #expect(result.status == 0, "\(failures.map { "\($0.ids[0]): \($0.detail ?? "")" }) \(result.err)")
@@ -59,10 +59,10 @@ struct FaultInjectionTests {
   }
 
   @Test("Every injected fault fails the run, in a check that covers the broken clause", arguments: faults.map(\.name))
-  func faultIsCaught(_ fault: String) throws {
+  func faultIsCaught(_ fault: String) async throws {
     try #require(access(faultLibrary, R_OK) == 0, "build the HinixFaults product first")
     let expected = try #require(faults.first { $0.name == fault }?.caughtBy)
-    let (result, decoded) = try conform(fault: fault)
+    let (result, decoded) = try await conform(fault: fault)
     #expect(!result.timedOut, "the run hung: \(result.err)")
     #expect(result.status == 1, "\(result.err)")
     let report = try #require(decoded, "no JSON report: \(result)")

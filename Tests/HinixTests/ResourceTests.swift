@@ -19,9 +19,16 @@ struct ResourceTests {
       var buffer = [UInt8](repeating: 0, count: 256)
       try message.withUnsafeBytes { source in
         try buffer.withUnsafeMutableBytes { target in
-          // Warm up: first calls may resolve symbols lazily.
+          // Warm up every path first: a first call may resolve its symbols
+          // lazily or initialise a global (Deadline.expired), and either may
+          // allocate once; the loop measures the steady state. (Warming only
+          // send and receive once let 1 allocation through in a parallel run.)
           try queue.send(source, priority: 1)
           _ = try queue.receive(into: target)
+          _ = try queue.trySend(source)
+          _ = try queue.tryReceive(into: target)
+          try queue.send(source, deadline: .expired)
+          _ = try queue.receive(into: target, deadline: .expired)
           CAllocationCounter_start()
           for round in 0..<1000 {
             try queue.send(source, priority: UInt32(round % 7))

@@ -2,6 +2,7 @@ import CHinix
 import Synchronization
 import SystemPackage
 import Testing
+@_exported import ToolTestSupport
 
 @testable import Hinix
 
@@ -130,33 +131,6 @@ func withQueue<R>(
   let queue = try MsgQueue(name, options: options.union(.exclusive), capacity: capacity)
   defer { _ = CHinix_mq_unlink(name) }
   return try await body(queue)
-}
-
-/// Runs a blocking `body` on a thread of its own and waits for it without
-/// holding a thread of Swift's cooperative pool, which has only as many
-/// threads as cores: a test that blocks pool threads in `mq_receive` can
-/// starve the task that would wake them.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-  try await withCheckedThrowingContinuation { continuation in
-    startThread { continuation.resume(with: Result { try body() }) }
-  }
-}
-
-/// Runs `body` on a new detached thread.
-func startThread(_ body: @escaping @Sendable () -> Void) {
-  var thread = pthread_t()
-  let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-  let result = pthread_create(&thread, nil, { context in
-    Unmanaged<ThreadBody>.fromOpaque(context!).takeRetainedValue().run()
-    return nil
-  }, context)
-  precondition(result == 0, "pthread_create: \(result)")
-  pthread_detach(thread)
-}
-
-private final class ThreadBody: Sendable {
-  let run: @Sendable () -> Void
-  init(_ run: @escaping @Sendable () -> Void) { self.run = run }
 }
 
 /// Signals caught by ``installCountingHandler(_:)``, and the last one's details.
