@@ -98,20 +98,24 @@ extension MsgQueue {
   /// - Events while a thread of any process is blocked in a receive on the
   ///   queue: the kernel gives the message to that receiver instead.
   /// - Events after this process closes *any* descriptor of the queue, which
-  ///   drops the registration; closing does not end a pending step either:
-  ///   call ``Arrivals/finish()`` or cancel the task.
+  ///   drops the registration. Closing this ``MsgQueue`` ends the sequence,
+  ///   a pending step included; closing *another* descriptor of the same
+  ///   queue (a second `MsgQueue` for the name) does not: call
+  ///   ``Arrivals/finish()`` or cancel the task then.
   ///
   /// Only one process can be registered for a queue: while the sequence
   /// lives, other registrations fail with `EBUSY`, and so does this call if
   /// another process or sequence is registered. The sequence supports one
-  /// consumer. It ends when its task is cancelled or ``Arrivals/finish()`` is
-  /// called, and cancels its registration then and when it is deinitialised.
+  /// consumer. It ends when its task is cancelled, ``Arrivals/finish()`` is
+  /// called or this ``MsgQueue`` is closed, and cancels its registration then and when it is deinitialised.
   ///
   /// - Returns: The sequence, already registered.
   /// - Throws: ``HinixError``: `EBUSY` naming the process that holds the registration.
   public func arrivals() throws -> Arrivals {
     let arrivals = Arrivals(queue: self)
     try arrivals.arm()
+    let key = ObjectIdentifier(arrivals)
+    closeObservers.withLock { $0[key] = { [weak arrivals] in arrivals?.finish() } }
     return arrivals
   }
 
@@ -178,6 +182,7 @@ extension MsgQueue {
     }
 
     deinit {
+      _ = queue.closeObservers.withLock { $0.removeValue(forKey: ObjectIdentifier(self)) }
       disarm()
       continuation.finish()
     }

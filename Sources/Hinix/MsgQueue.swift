@@ -1,4 +1,5 @@
 import CHinix
+import Synchronization
 import SystemPackage
 
 #if canImport(Glibc)
@@ -54,6 +55,10 @@ public final class MsgQueue: Sendable {
   public let maxMessages: Int
 
   let guarded: GuardedDescriptor
+
+  /// What to do when ``close()`` is first called: each live ``Arrivals``
+  /// sequence ends its pending step. Taken (emptied) by the first close.
+  let closeObservers = Mutex<[ObjectIdentifier: @Sendable () -> Void]>([:])
 
   /// The highest message priority plus one: priorities are `0 ..< 32768` on Linux.
   ///
@@ -215,6 +220,15 @@ public final class MsgQueue: Sendable {
   ///
   /// The corresponding C function is `mq_close`.
   public func close() throws {
+    defer {
+      // The registration is gone with the descriptor: end the arrivals
+      // sequences' pending steps rather than leave them waiting forever.
+      let observers = closeObservers.withLock { observers in
+        defer { observers = [:] }
+        return observers
+      }
+      for observer in observers.values { observer() }
+    }
     try guarded.close("mq_close")
   }
 

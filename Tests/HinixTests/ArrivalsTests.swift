@@ -89,6 +89,26 @@ struct ArrivalsTests {
     }
   }
 
+  @Test("Closing the queue ends a step that is waiting, promptly")
+  func closeEndsWaitingStep() async throws {
+    try await withQueue { queue async throws in
+      let arrivals = try queue.arrivals()
+      let consumer = Task {
+        var count = 0
+        for await _ in arrivals { count += 1 }
+        return count
+      }
+      // Let the consumer reach its wait on the empty queue, then close.
+      try await Task.sleep(for: .milliseconds(50))
+      let clock = ContinuousClock()
+      let start = clock.now
+      try queue.close()
+      #expect(await consumer.value == 0)
+      #expect(start.duration(to: clock.now) < .seconds(5))
+      #expect(arrivals.isFinished)
+    }
+  }
+
   @Test("Cancelling the consuming task ends the stream and frees the registration")
   func cancelled() async throws {
     try await withQueue { queue async throws in
