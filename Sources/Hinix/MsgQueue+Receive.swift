@@ -102,7 +102,7 @@ extension MsgQueue {
   /// - Returns: The message's bytes and priority.
   /// - Throws: As ``receive(into:retryOnInterrupt:)``.
   public func receive(retryOnInterrupt: Bool = true) throws -> Message {
-    try receiveMessage(wait: .blocking, retryOnInterrupt: retryOnInterrupt)!
+    try receiveMessage { try receive(into: $0, wait: .blocking, retryOnInterrupt: retryOnInterrupt) }!
   }
 
   /// Receives the next message if one is queued, without waiting.
@@ -110,7 +110,7 @@ extension MsgQueue {
   /// - Returns: The message, or `nil` if the queue is empty.
   /// - Throws: As ``tryReceive(into:)``.
   public func tryReceive() throws -> Message? {
-    try receiveMessage(wait: .never, retryOnInterrupt: true)
+    try receiveMessage { try receive(into: $0, wait: .never, retryOnInterrupt: true) }
   }
 
   /// Receives the next message, waiting at most `timeout` while the queue is empty.
@@ -120,23 +120,16 @@ extension MsgQueue {
   ///
   /// - Throws: ``HinixError``: `ETIMEDOUT` if no message came.
   public func receive(timeout: Duration, retryOnInterrupt: Bool = true) throws -> Message {
-    var priority: UInt32 = 0
-    let bytes = try [UInt8](unsafeUninitializedCapacity: messageSize) { buffer, count in
-      count = 0
-      let got = try receive(
-        into: UnsafeMutableRawBufferPointer(buffer), timeout: timeout,
-        retryOnInterrupt: retryOnInterrupt)
-      count = got.count
-      priority = got.priority
-    }
-    return Message(bytes: bytes, priority: priority)
+    try receiveMessage { try receive(into: $0, timeout: timeout, retryOnInterrupt: retryOnInterrupt) }!
   }
 
   /// Receives the next message, waiting until `deadline` while the queue is empty.
   ///
   /// - Throws: ``HinixError``: `ETIMEDOUT` if no message came.
   public func receive(deadline: Deadline, retryOnInterrupt: Bool = true) throws -> Message {
-    try receiveMessage(wait: .deadline(deadline), retryOnInterrupt: retryOnInterrupt)!
+    try receiveMessage {
+      try receive(into: $0, wait: .deadline(deadline), retryOnInterrupt: retryOnInterrupt)
+    }!
   }
 
   /// Receives the next message as text, waiting while the queue is empty.
@@ -148,16 +141,16 @@ extension MsgQueue {
     try receive(retryOnInterrupt: retryOnInterrupt).text
   }
 
-  func receiveMessage(wait: Wait, retryOnInterrupt: Bool) throws -> Message? {
+  /// A `Message` sized from the kernel's message size, filled by `receiveInto`
+  /// (one of the buffer receives); `nil` if it received nothing.
+  func receiveMessage(
+    _ receiveInto: (UnsafeMutableRawBufferPointer) throws -> Received?
+  ) throws -> Message? {
     var priority: UInt32 = 0
     var received = false
     let bytes = try [UInt8](unsafeUninitializedCapacity: messageSize) { buffer, count in
       count = 0
-      guard
-        let got = try receive(
-          into: UnsafeMutableRawBufferPointer(buffer), wait: wait,
-          retryOnInterrupt: retryOnInterrupt)
-      else { return }
+      guard let got = try receiveInto(UnsafeMutableRawBufferPointer(buffer)) else { return }
       count = got.count
       priority = got.priority
       received = true
