@@ -134,7 +134,7 @@ extension EventFd {
         detail: describeDescriptor(fd, expected: "an eventfd"))
     }
     var options: Options = []
-    for line in readSmallFile("/proc/self/fdinfo/\(fd)").split(separator: "\n") {
+    for line in (readSmallFile("/proc/self/fdinfo/\(fd)") ?? "").split(separator: "\n") {
       let parts = line.split(separator: ":", maxSplits: 1).map {
         $0.trimmingPrefix(while: { $0 == " " || $0 == "\t" })
       }
@@ -188,14 +188,4 @@ func describeDescriptor(_ fd: CInt, expected: String) -> String {
     }
   }
   return "descriptor \(fd) is \(kind), not \(expected)"
-}
-
-/// A small /proc file's text, or "" if it cannot be read.
-func readSmallFile(_ path: String) -> String {
-  let fd = open(path, O_RDONLY | O_CLOEXEC)
-  guard fd >= 0 else { return "" }
-  defer { Glibc.close(fd) }
-  var bytes = [UInt8](repeating: 0, count: 4096)
-  let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-  return count > 0 ? String(decoding: bytes[..<count], as: UTF8.self) : ""
 }
