@@ -152,9 +152,14 @@ extension EventFd {
 
 /// What `/proc/self/fd/N` links to: a path, `pipe:[…]`, `anon_inode:[eventfd]`…
 func descriptorTarget(_ fd: CInt) -> String? {
+  linkTarget("/proc/self/fd/\(fd)")
+}
+
+/// The target of the symbolic link at `path` (such as /proc/self/fd/N), or nil.
+package func linkTarget(_ path: String) -> String? {
   var buffer = [CChar](repeating: 0, count: 4096)
-  let count = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
-  guard count > 0 else { return nil }
+  let count = readlink(path, &buffer, buffer.count - 1)
+  guard count >= 0 else { return nil }
   return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 

@@ -49,10 +49,3 @@ func rawAttributes(_ fd: mqd_t) throws -> mq_attr {
   return attributes
 }
 
-/// The target of the symbolic link at `path` (such as /proc/self/fd/N), or nil.
-func linkTarget(_ path: String) -> String? {
-  var buffer = [CChar](repeating: 0, count: 512)
-  let count = readlink(path, &buffer, buffer.count - 1)
-  guard count >= 0 else { return nil }
-  return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-}
