@@ -6,17 +6,12 @@ import PackageDescription
 let package = Package(
   name: "Hinix",
   products: [
+    // The API: the library, and the three tools. Support code (the C shim, the
+    // conformance bench, the test helpers) stays targets, not products.
     .library(name: "Hinix", targets: ["Hinix"]),
-    // The C shim itself, for benchmarks that put the Swift API beside the C calls it makes.
-    .library(name: "CHinix", targets: ["CHinix"]),
     .executable(name: "mqsend", targets: ["mqsend"]),
     .executable(name: "mqrecv", targets: ["mqrecv"]),
-    .executable(name: "hinix", targets: ["hinix"]),
-    .executable(name: "hinix-bench", targets: ["hinix-bench"]),
-    // The LD_PRELOAD fault library the conformance tests load into `hinix conform` (test support).
-    .library(name: "HinixFaults", type: .dynamic, targets: ["CHinixFaults"]),
-    // The LD_PRELOAD library that steps CLOCK_REALTIME for the clock-step test (test support).
-    .library(name: "HinixClockStep", type: .dynamic, targets: ["CClockStep"]),
+    .executable(name: "hinix", targets: ["HinixTool"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
@@ -48,29 +43,18 @@ let package = Package(
     ),
     .executableTarget(name: "mqsend", dependencies: ["HinixCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
     .executableTarget(name: "mqrecv", dependencies: ["HinixCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+    // The `hinix` tool (`hinix mq …`, `hinix conform`). The folder and module are
+    // HinixTool so that no two paths or module names differ only by case.
     .executableTarget(
-      name: "hinix",
+      name: "HinixTool",
       dependencies: [
         "HinixCommandLine", "HinixConformance",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     // The conformance bench: the checks, the multi-process harness, the reports.
     .target(name: "HinixConformance", dependencies: ["Hinix", "CHinix"]),
-    // The Google Benchmark runner (C++, Debian's libbenchmark-dev) over the same shim.
-    .executableTarget(
-      name: "hinix-bench",
-      dependencies: ["CHinix"],
-      path: "Bench/Runner",
-      cxxSettings: [.unsafeFlags(["-O2"])],
-      linkerSettings: [.linkedLibrary("benchmark"), .linkedLibrary("pthread")]
-    ),
     // Counts heap allocations on the calling thread (test support, C because it interposes malloc).
     .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
-    // Breaks one documented mq_*/eventfd behaviour, chosen by HINIX_FAULT (test support,
-    // LD_PRELOAD only: no target depends on it, so nothing links it in).
-    .target(name: "CHinixFaults", path: "Tests/CHinixFaults"),
-    // Steps CLOCK_REALTIME as one process sees it (test support, LD_PRELOAD only).
-    .target(name: "CClockStep", path: "Tests/CClockStep"),
     // Times one wait and prints what it saw, run by the clock-step test (test support).
     .executableTarget(name: "hinix-clock-step-probe", dependencies: ["Hinix"], path: "Tests/ClockStepProbe"),
     // Examples that build with the package (not products): two processes
@@ -89,13 +73,12 @@ let package = Package(
     .target(name: "ToolTestSupport", path: "Tests/ToolTestSupport"),
     .testTarget(
       name: "ConformanceTests",
-      dependencies: ["HinixConformance", "Hinix", "CHinix", "ToolTestSupport", "hinix"]
+      dependencies: ["HinixConformance", "Hinix", "CHinix", "ToolTestSupport", "HinixTool"]
     ),
     .testTarget(
       name: "ToolTests",
-      dependencies: ["Hinix", "CHinix", "ToolTestSupport", "mqsend", "mqrecv", "hinix"]
+      dependencies: ["Hinix", "CHinix", "ToolTestSupport", "mqsend", "mqrecv", "HinixTool"]
     ),
   ],
-  swiftLanguageModes: [.v6],
-  cxxLanguageStandard: .cxx17
+  swiftLanguageModes: [.v6]
 )

@@ -61,6 +61,9 @@ public struct HostInfo: Sendable, Codable, Hashable {
 public struct ConformanceReport: Sendable, Codable {
   /// The report format's name and version.
   public var schema = "hinix-conform/1"
+  /// The Hinix version that ran the checks (``HinixVersion/string``); absent
+  /// in reports written before it was recorded.
+  public var hinixVersion: String? = HinixVersion.string
   public var host: HostInfo
   /// When the run started, in seconds since the Unix epoch.
   public var started: Double

@@ -50,7 +50,8 @@ struct MqRecv: OneLineErrorCommand {
             Saves every queued message as a JSON line and exits.
         mqrecv --raw jobs > message.bin
             Saves one message byte for byte.
-      """)
+      """,
+    version: HinixVersion.string)
 
   @Argument(help: "The queue's name, such as /jobs; the leading / may be left out.")
   var name: String

@@ -58,7 +58,8 @@ struct MqSend: OneLineErrorCommand {
         mqsend --timeout 0.5 --repeat 1000 jobs tick
             Sends 1000 messages, failing if the queue stays full for half
             a second; the error says how many were sent.
-      """)
+      """,
+    version: HinixVersion.string)
 
   @Argument(help: "The queue's name, such as /jobs; the leading / may be left out.")
   var name: String

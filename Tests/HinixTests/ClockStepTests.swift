@@ -18,17 +18,22 @@ import ToolTestSupport
   import Glibc
 #endif
 
-private let library = toolDirectory + "/libHinixClockStep.so"
+/// The step library (Tests/CClockStep/clockstep.c), compiled beside the test
+/// binary the first time a test needs it.
+private func library() throws -> String {
+  try preloadLibrary("HinixClockStep", source: "Tests/CClockStep/clockstep.c")
+}
 
 /// The probe's `key=value` output.
 private func probe(
   _ mode: String, milliseconds: Int, stepSeconds: Int, stepAfterMs: Int, delayMs: Int = 0
 ) async throws -> [String: String] {
+  let libraryPath = try library()
   let result = try await onThread {
     try run(
       "hinix-clock-step-probe", [mode, "\(milliseconds)"], timeout: .seconds(20),
       environment: [
-        "LD_PRELOAD": library, "HINIX_CLOCK_STEP_SECONDS": "\(stepSeconds)",
+        "LD_PRELOAD": libraryPath, "HINIX_CLOCK_STEP_SECONDS": "\(stepSeconds)",
         "HINIX_CLOCK_STEP_AFTER_MS": "\(stepAfterMs)", "PROBE_DELAY_MS": "\(delayMs)",
       ])
   }
@@ -44,13 +49,14 @@ private func probe(
 @Suite("Monotonic timeouts under a stepped CLOCK_REALTIME", .timeLimit(.minutes(1)))
 struct ClockStepTests {
   @Test("The step library and probe are built beside the tests")
-  func built() {
-    #expect(access(library, R_OK) == 0, "build the HinixClockStep product (swift build --build-tests)")
+  func built() throws {
+    let path = try library()
+    #expect(access(path, R_OK) == 0, "no \(path)")
+    #expect(access(toolDirectory + "/hinix-clock-step-probe", X_OK) == 0, "the probe is not built beside the tests")
   }
 
   @Test("A timeout wait lasts its length while CLOCK_REALTIME jumps an hour ahead in the middle of it")
   func timeoutHoldsForward() async throws {
-    try #require(access(library, R_OK) == 0)
     // The probe waits 600 ms; 250 ms after it loaded, its realtime jumps +1 h.
     let fields = try await probe("timeout", milliseconds: 600, stepSeconds: 3600, stepAfterMs: 250)
     let monotonic = Int(fields["monotonic_ms"] ?? "") ?? -1
@@ -64,7 +70,6 @@ struct ClockStepTests {
 
   @Test("A timeout wait lasts its length when CLOCK_REALTIME was stepped back an hour")
   func timeoutHoldsBackward() async throws {
-    try #require(access(library, R_OK) == 0)
     let fields = try await probe("timeout", milliseconds: 400, stepSeconds: -3600, stepAfterMs: 0)
     let monotonic = Int(fields["monotonic_ms"] ?? "") ?? -1
     #expect(fields["outcome"] == "ETIMEDOUT", "\(fields)")
@@ -73,7 +78,6 @@ struct ClockStepTests {
 
   @Test("A CLOCK_REALTIME deadline an hour off is stretched past 3 s or cut to nothing")
   func deadlineDoesNot() async throws {
-    try #require(access(library, R_OK) == 0)
     let ahead = try await probe(
       "deadline", milliseconds: 600, stepSeconds: 3600, stepAfterMs: 50, delayMs: 100)
     #expect(ahead["outcome"] == "still-waiting", "\(ahead)")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Hinix
 import HinixCommandLine
 
 /// `hinix`: inspect and administer the kernel's interprocess communication
@@ -25,5 +26,6 @@ struct HinixCommand: OneLineErrorCommand {
         hinix conform --format json --output report.json
         hinix help mq
       """,
+    version: HinixVersion.string,
     subcommands: [Mq.self, Conform.self, ConformWorker.self])
 }
