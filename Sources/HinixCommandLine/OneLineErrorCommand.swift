@@ -42,18 +42,26 @@ extension OneLineErrorCommand {
 
   /// Parses the command line, runs the command, and exits: with the code
   /// `run()` threw, 64 for a usage error, or 0.
+  ///
+  /// The arguments are parsed from ``RawArguments``, so that a queue name
+  /// reaches the command byte for byte; an argument that is not UTF-8 and
+  /// is not read as a name is refused, and error messages show such
+  /// arguments escaped.
   public static func main() {
+    let raw = RawArguments.current
     do {
-      var command = try parseAsRoot()
+      var command = try parseAsRoot(raw.arguments)
+      try raw.checkEveryStandInRead()
       try command.run()
     } catch let code as ExitCode {
       Glibc.exit(code.rawValue)
     } catch {
       let code = exitCode(for: error)
       if code == .success { exit(withError: error) }  // --help, --version: printed to stdout
-      let path = commandPath(CommandLine.arguments.dropFirst())
+      let path = commandPath(raw.arguments[...])
       var line =
-        "\(path): " + message(for: error).split(whereSeparator: \.isNewline).joined(separator: " ")
+        "\(path): "
+        + raw.printable(message(for: error)).split(whereSeparator: \.isNewline).joined(separator: " ")
       if code == .validationFailure { line += " (see '\(path) --help')" }
       StandardError.print(line)
       Glibc.exit(code.rawValue)
