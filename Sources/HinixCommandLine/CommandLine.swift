@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import Hinix
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -72,7 +73,21 @@ public enum StandardError {
 }
 
 /// Standard output, written with write(2) so that bytes pass through exactly.
+///
+/// A failed write to standard output (descriptor 1) is remembered: a tool
+/// that prints its result and returns still exits with status 1, saying
+/// what failed (see ``firstError`` and ``OneLineErrorCommand``), rather than
+/// 0 for output that was lost on a full disk or a closed pipe.
 public enum StandardOutput {
+  /// The errno of the first write to standard output that failed, or 0.
+  private static let failedErrno = Atomic<CInt>(0)
+
+  /// What the first failed write to standard output failed with, if one failed.
+  public static var firstError: Errno? {
+    let code = failedErrno.load(ordering: .relaxed)
+    return code == 0 ? nil : Errno(rawValue: code)
+  }
+
   /// Writes all of `bytes` to standard output.
   ///
   /// - Returns: `false` if the write failed (for example `EPIPE` when the reader went away).
@@ -84,7 +99,7 @@ public enum StandardOutput {
   /// Writes all of `bytes`, and returns the error that stopped the write, if any
   /// (for example `EPIPE` when the reader went away).
   public static func writeReportingError(_ bytes: some Collection<UInt8>, to fd: CInt = 1) -> Errno? {
-    Array(bytes).withUnsafeBytes { buffer in
+    let error: Errno? = Array(bytes).withUnsafeBytes { buffer in
       var offset = 0
       while offset < buffer.count {
         let count = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
@@ -96,16 +111,51 @@ public enum StandardOutput {
       }
       return nil
     }
+    if let error, fd == 1 {
+      _ = failedErrno.compareExchange(expected: 0, desired: error.rawValue, ordering: .relaxed)
+    }
+    return error
   }
 
   /// Writes a string to standard output.
   @discardableResult
   public static func write(_ text: String) -> Bool { write(Array(text.utf8)) }
+
+  /// Writes `text` to standard output, or throws what stopped the write.
+  ///
+  /// - Throws: ``StandardOutputError``.
+  public static func emit(_ text: String) throws {
+    if let error = writeReportingError(Array(text.utf8)) { throw StandardOutputError(errno: error) }
+  }
+
+  /// Flushes the C library's output buffers (what Swift's `print` wrote), and
+  /// returns the first error any write to standard output met, if one did.
+  public static func finish() -> Errno? {
+    errno = 0
+    if fflush(nil) != 0 {
+      let code = errno == 0 ? EIO : errno
+      _ = failedErrno.compareExchange(expected: 0, desired: code, ordering: .relaxed)
+    }
+    return firstError
+  }
+
+  /// Makes a write to a pipe nobody reads fail with `EPIPE` instead of
+  /// killing the process with `SIGPIPE`, so that the tool exits with its own
+  /// status. Children spawned with default signal handling
+  /// (`POSIX_SPAWN_SETSIGDEF`, as hinix's are) are not affected.
+  public static func ignoreBrokenPipe() {
+    signal(SIGPIPE, SIG_IGN)
+  }
 }
 
 /// Prints `tool: <what failed>` on one line to standard error and returns
 /// the exit code for an operation that failed (1).
+///
+/// Standard output closed by its reader (``StandardOutputError`` with
+/// `EPIPE`) prints nothing: whoever reads the output has gone, and only the
+/// exit status tells.
 public func failure(_ tool: String, _ error: any Error) -> ExitCode {
+  if let error = error as? StandardOutputError, error.errno == .brokenPipe { return .failure }
   let text = (error as? HinixError)?.description ?? String(describing: error)
   StandardError.print("\(tool): \(text.split(separator: "\n").joined(separator: " "))")
   return .failure

@@ -130,9 +130,7 @@ extension Mq {
         line = "\(time)  empty"
       }
       // write(2) at once, so a reader of a pipe sees each line as it happens.
-      guard StandardOutput.write(line + "\n") else {
-        throw HinixError(.brokenPipe, operation: "write", detail: "standard output was closed")
-      }
+      try StandardOutput.emit(line + "\n")
     }
 
     /// Whether the queue's last name is gone (its link count dropped to 0).

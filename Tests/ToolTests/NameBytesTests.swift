@@ -1,6 +1,6 @@
 // Queue names are bytes: the tools take any name the kernel accepts byte for
-// byte, never do anything to another queue, and show names escaped (issue
-// 11, section 3).
+// byte, never do anything to another queue, show names escaped, and exit
+// non-zero when their output cannot be written (issue 11, section 3).
 //
 // Every test runs on a thread of its own that has entered a new IPC
 // namespace (unshare(2) CLONE_NEWIPC moves only the calling thread), so the
@@ -301,6 +301,56 @@ struct NameBytesTests {
     #expect(result.err.contains("\\xff"), "\(result)")
     #expect(!result.err.contains("\u{F8FF}"), "a stand-in leaked: \(result)")
     #expect(!hasRawControlOrInvalidBytes(result.stderr), "\(result)")
+  }
+}
+
+@Suite(
+  "Write errors on standard output: exit 1, saying why (ENOSPC), or silently for a closed pipe",
+  .timeLimit(.minutes(3)), .enabled(if: isRoot, "needs root to create IPC namespaces and list queues"))
+struct OutputErrorTests {
+  /// Commands that print something and then exit 0 when the output is written.
+  static let commands: [[String]] = [
+    ["hinix", "mq", "ls"], ["hinix", "mq", "ls", "--json"], ["hinix", "mq", "stat", "QUEUE"],
+    ["hinix", "mq", "stat", "QUEUE", "--json"], ["hinix", "mq", "limits"], ["hinix", "mq", "limits", "--json"],
+    ["hinix", "mq", "watch", "QUEUE", "--count", "1"], ["hinix", "conform", "--list"],
+    ["hinix", "--help"], ["hinix", "mq", "ls", "--help"], ["hinix", "help", "mq"], ["hinix", "--version"],
+    ["mqsend", "--help"], ["mqsend", "--version"], ["mqrecv", "--help"], ["mqrecv", "QUEUE"],
+  ]
+
+  /// Runs `command` with standard output as `output`, in a namespace with
+  /// QUEUE holding a message.
+  static func run(_ command: [String], output: ToolOutput) async throws -> (ToolResult, ToolResult) {
+    let name = toolQueueName("out")
+    return try await inPrivateIPCNamespace {
+      let queue = try MsgQueue(name, options: .exclusive, capacity: .init(maxMessages: 2, messageSize: 8))
+      defer { try? MsgQueue.unlink(name) }
+      let arguments = command.dropFirst().map { $0 == "QUEUE" ? name : $0 }
+      try queue.send("x")
+      let failed = try ToolTestSupport.run(command[0], bytes: arguments.map { Array($0.utf8) }, output: output)
+      _ = try queue.tryReceive()
+      try queue.send("x")
+      let written = try ToolTestSupport.run(command[0], bytes: arguments.map { Array($0.utf8) })
+      return (failed, written)
+    }
+  }
+
+  @Test("A full disk (/dev/full): exit 1 and one line naming ENOSPC", arguments: commands)
+  func full(_ command: [String]) async throws {
+    let (result, written) = try await Self.run(command, output: .full)
+    try #require(written.status == 0 && !written.stdout.isEmpty, "the command itself fails: \(written)")
+    #expect(result.status == 1, "\(result)")
+    #expect(result.errorLines.count == 1, "\(result)")
+    #expect(result.err.contains("No space left on device (ENOSPC)"), "\(result)")
+    #expect(result.err.contains("standard output"), "\(result)")
+    #expect(!result.err.contains("EPIPE"), "\(result)")
+  }
+
+  @Test("A closed pipe (the reader has gone): exit 1, neither 0 nor killed by SIGPIPE", arguments: commands)
+  func closedPipe(_ command: [String]) async throws {
+    let (result, written) = try await Self.run(command, output: .closedPipe)
+    try #require(written.status == 0 && !written.stdout.isEmpty, "the command itself fails: \(written)")
+    #expect(result.status == 1, "\(result)")
+    #expect(result.stderr.isEmpty, "\(result)")
   }
 }
 
