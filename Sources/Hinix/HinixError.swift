@@ -25,7 +25,9 @@ public struct HinixError: Error, Sendable, Hashable, CustomStringConvertible {
   /// when Hinix rejected an argument before calling the kernel.
   public var operation: String
 
-  /// The queue's name, when the operation concerns a named queue.
+  /// The queue's name, when the operation concerns a named queue, as
+  /// ``MsgQueueName/description`` shows it: printable, with `\\` and `\xNN`
+  /// escapes for bytes that are not printable UTF-8.
   public var queueName: String?
 
   /// The system limit that caused the failure, when Hinix could tell.
@@ -52,7 +54,7 @@ public struct HinixError: Error, Sendable, Hashable, CustomStringConvertible {
   public var description: String {
     var text: String
     if operation == "validation" {
-      text = queueName.map { "invalid argument \($0.debugDescription)" } ?? "invalid argument"
+      text = queueName.map { "invalid argument \"\($0)\"" } ?? "invalid argument"
     } else {
       text = operation
       if let queueName { text += "(\"\(queueName)\")" }

@@ -66,7 +66,7 @@ extension MsgQueue {
   }
 
   private static func removeTemporary(_ queue: MsgQueue) {
-    _ = CHinix_mq_unlink(queue.name.rawValue)
+    _ = queue.name.withCString { CHinix_mq_unlink($0) }
     try? queue.close()
   }
 }
@@ -99,9 +99,13 @@ extension MsgQueue {
     }
     let flags = fcntl(fd, F_GETFL)
     guard flags != -1 else { throw HinixError.current("fcntl") }
-    var path = descriptorTarget(fd) ?? ""
-    if path.hasSuffix(" (deleted)") { path.removeLast(" (deleted)".count) }
-    let name = (try? MsgQueueName(path)) ?? (try! MsgQueueName("/fd-\(fd)"))
+    // The link's bytes, not a String: a name need not be UTF-8.
+    var path = linkTargetBytes("/proc/self/fd/\(fd)") ?? []
+    let deleted = Array(" (deleted)".utf8)
+    if path.count > deleted.count, path.suffix(deleted.count).elementsEqual(deleted) {
+      path.removeLast(deleted.count)
+    }
+    let name = (try? MsgQueueName(bytes: path)) ?? (try! MsgQueueName("/fd-\(fd)"))
     self.init(
       owning: fd, name: name, access: AccessMode(rawValue: flags & O_ACCMODE),
       attributes: attributes)
@@ -157,10 +161,15 @@ func descriptorTarget(_ fd: CInt) -> String? {
 
 /// The target of the symbolic link at `path` (such as /proc/self/fd/N), or nil.
 package func linkTarget(_ path: String) -> String? {
+  linkTargetBytes(path).map { String(decoding: $0, as: UTF8.self) }
+}
+
+/// The exact bytes of the target of the symbolic link at `path`, or nil.
+func linkTargetBytes(_ path: String) -> [UInt8]? {
   var buffer = [CChar](repeating: 0, count: 4096)
   let count = readlink(path, &buffer, buffer.count - 1)
   guard count >= 0 else { return nil }
-  return String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  return buffer[..<count].map { UInt8(bitPattern: $0) }
 }
 
 /// "descriptor 5 is a pipe (FIFO), not EXPECTED", from `fstat` and `/proc/self/fd`.

@@ -19,7 +19,7 @@ extension MsgQueue {
     try guarded.withDescriptor("mq_getattr") { fd in
       var attributes = mq_attr()
       guard CHinix_mq_getattr(fd, &attributes) == 0 else {
-        throw HinixError.current("mq_getattr", queueName: name.rawValue)
+        throw HinixError.current("mq_getattr", queueName: name.description)
       }
       return Attributes(attributes)
     }
@@ -44,7 +44,7 @@ extension MsgQueue {
       new.mq_flags = nonBlocking ? Int(O_NONBLOCK) : 0
       var old = mq_attr()
       guard CHinix_mq_setattr(fd, &new, &old) == 0 else {
-        throw HinixError.current("mq_setattr", queueName: name.rawValue)
+        throw HinixError.current("mq_setattr", queueName: name.description)
       }
       return old.mq_flags & Int(O_NONBLOCK) != 0
     }
@@ -64,11 +64,11 @@ extension MsgQueue {
       let count = buffer.withUnsafeMutableBytes { bytes in
         retrying(true) { pread(fd, bytes.baseAddress, bytes.count, 0) }
       }
-      guard count >= 0 else { throw HinixError.current("read", queueName: name.rawValue) }
+      guard count >= 0 else { throw HinixError.current("read", queueName: name.description) }
       let line = String(decoding: buffer[..<count], as: UTF8.self)
       guard let status = Status(parsing: line) else {
         throw HinixError(
-          .invalidArgument, operation: "read", queueName: name.rawValue,
+          .invalidArgument, operation: "read", queueName: name.description,
           detail: "unexpected status line \(line.debugDescription)")
       }
       return status
@@ -170,7 +170,7 @@ extension MsgQueue {
   public func cancelNotification() throws {
     try guarded.withDescriptor("mq_notify") { fd in
       guard CHinix_mq_notify_cancel(fd) == 0 else {
-        throw HinixError.current("mq_notify", queueName: name.rawValue)
+        throw HinixError.current("mq_notify", queueName: name.description)
       }
     }
   }

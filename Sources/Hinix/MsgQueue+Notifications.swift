@@ -60,7 +60,7 @@ extension MsgQueue {
 
   /// The error for a failed `mq_notify`, naming the holder of the registration on `EBUSY`.
   func notifyError() -> HinixError {
-    var error = HinixError.current("mq_notify", queueName: name.rawValue)
+    var error = HinixError.current("mq_notify", queueName: name.description)
     if error.errno == .resourceBusy {
       let holder = (try? status()).map { "process \($0.notifyPID)" } ?? "another process"
       error.detail = "\(holder) is registered for notification on this queue"

@@ -201,7 +201,7 @@ extension MsgQueue {
     let ready =
       try left > .zero
       && guarded.withDescriptor("poll") { fd in
-        try pollReady(fd, events: events, timeout: left, operation: "poll", label: name.rawValue)
+        try pollReady(fd, events: events, timeout: left, operation: "poll", label: name.description)
       }
     guard ready else {
       throw transferError(

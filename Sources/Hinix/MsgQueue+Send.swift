@@ -201,7 +201,7 @@ extension MsgQueue {
   @inline(never)
   func throwInvalidPriority(_ priority: UInt32) throws -> Never {
     throw HinixError.invalid(
-      "priorities run from 0 to \(Self.priorityLimit - 1)", queueName: name.rawValue,
+      "priorities run from 0 to \(Self.priorityLimit - 1)", queueName: name.description,
       limit: .priority(requested: UInt(priority), maximum: Int(Self.priorityLimit)))
   }
 
@@ -216,7 +216,7 @@ extension MsgQueue {
 
   /// An error from a send or receive, with what the caller needs to know.
   func transferError(_ operation: String, code: CInt, bytes: Int, sending: Bool) -> HinixError {
-    var error = HinixError(Errno(rawValue: code), operation: operation, queueName: name.rawValue)
+    var error = HinixError(Errno(rawValue: code), operation: operation, queueName: name.description)
     switch code {
     case EMSGSIZE where sending:
       error.detail =

@@ -96,18 +96,19 @@ public final class MsgQueue: Sendable {
     if options.contains(.nonBlocking) { flags |= O_NONBLOCK }
     let fd: mqd_t
     if creating, let capacity {
-      fd = CHinix_mq_open_attr(
-        name.rawValue, flags, mode_t(permissions.rawValue), capacity.maxMessages,
-        capacity.messageSize)
+      fd = name.withCString {
+        CHinix_mq_open_attr(
+          $0, flags, mode_t(permissions.rawValue), capacity.maxMessages, capacity.messageSize)
+      }
     } else {
-      fd = CHinix_mq_open(name.rawValue, flags, mode_t(permissions.rawValue), nil)
+      fd = name.withCString { CHinix_mq_open($0, flags, mode_t(permissions.rawValue), nil) }
     }
     guard fd != -1 else {
       throw Self.openError(name: name, creating: creating, capacity: capacity)
     }
     var attributes = mq_attr()
     guard CHinix_mq_getattr(fd, &attributes) == 0 else {
-      let error = HinixError.current("mq_getattr", queueName: name.rawValue)
+      let error = HinixError.current("mq_getattr", queueName: name.description)
       CHinix_mq_close(fd)
       throw error
     }
@@ -115,7 +116,7 @@ public final class MsgQueue: Sendable {
     self.access = access
     self.messageSize = attributes.mq_msgsize
     self.maxMessages = attributes.mq_maxmsg
-    self.guarded = GuardedDescriptor(fd, label: name.rawValue) { CHinix_mq_close($0) }
+    self.guarded = GuardedDescriptor(fd, label: name.description) { CHinix_mq_close($0) }
   }
 
   /// Takes ownership of an open queue descriptor whose attributes were read.
@@ -124,7 +125,7 @@ public final class MsgQueue: Sendable {
     self.access = access
     self.messageSize = attributes.mq_msgsize
     self.maxMessages = attributes.mq_maxmsg
-    self.guarded = GuardedDescriptor(fd, label: name.rawValue) { CHinix_mq_close($0) }
+    self.guarded = GuardedDescriptor(fd, label: name.description) { CHinix_mq_close($0) }
   }
 
   /// Opens, and optionally creates, the queue called `name` after validating it.
@@ -199,8 +200,8 @@ public final class MsgQueue: Sendable {
   ///
   /// The corresponding C function is `mq_unlink`.
   public static func unlink(_ name: MsgQueueName) throws {
-    guard CHinix_mq_unlink(name.rawValue) == 0 else {
-      throw HinixError.current("mq_unlink", queueName: name.rawValue)
+    guard name.withCString({ CHinix_mq_unlink($0) }) == 0 else {
+      throw HinixError.current("mq_unlink", queueName: name.description)
     }
   }
 
@@ -253,7 +254,7 @@ public final class MsgQueue: Sendable {
 
   static func openError(name: MsgQueueName, creating: Bool, capacity: Capacity?) -> HinixError {
     let code = systemErrno
-    var error = HinixError(Errno(rawValue: code), operation: "mq_open", queueName: name.rawValue)
+    var error = HinixError(Errno(rawValue: code), operation: "mq_open", queueName: name.description)
     let explained = SystemLimits.current().explainOpenFailure(
       errno: code, creating: creating, capacity: capacity, probe: true)
     error.limit = explained.limit

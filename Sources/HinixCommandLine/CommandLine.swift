@@ -1,6 +1,7 @@
 import ArgumentParser
 import FoundationEssentials
 import Hinix
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -11,12 +12,18 @@ import Hinix
 /// Parses a queue name as typed on the command line, adding a leading `/`
 /// when it is missing, as hinix's `mqsend` and `mqrecv` do.
 ///
+/// The name is the exact bytes of the argument, which need not be UTF-8:
+/// `text` is the argument as ArgumentParser parsed it from
+/// ``RawArguments/arguments``, and ``RawArguments/bytes(of:)`` gives its bytes.
+///
 /// - Throws: `ValidationError` (exit status 64) saying what is wrong with the name.
 public func parseQueueName(_ text: String) throws -> MsgQueueName {
+  let bytes = try RawArguments.current.bytes(of: text)
   do {
-    return try MsgQueueName(addingSlashTo: text)
+    return try MsgQueueName(addingSlashTo: bytes)
   } catch let error as HinixError {
-    throw ValidationError("invalid queue name \(text.debugDescription): \(error.detail ?? error.description)")
+    throw ValidationError(
+      "invalid queue name \"\(MsgQueueName.printable(bytes))\": \(error.detail ?? error.description)")
   }
 }
 
@@ -55,15 +62,32 @@ public func validatePriority(_ priority: UInt32, option: String = "--priority") 
 
 /// Standard error, for one-line diagnostics.
 public enum StandardError {
-  /// Writes `line` and a newline to standard error.
+  /// Writes `line` and a newline to standard error, with any control
+  /// character in it but tab and newline escaped as `\xNN` (names and
+  /// messages in it should be escaped already; this is the last guard, so
+  /// that an error message can never drive the terminal).
   public static func print(_ line: String) {
-    let bytes = Array((line + "\n").utf8)
+    let bytes = Array((PrintableText.escaping(Array(line.utf8), .line) + "\n").utf8)
     _ = StandardOutput.write(bytes, to: 2)
   }
 }
 
 /// Standard output, written with write(2) so that bytes pass through exactly.
+///
+/// A failed write to standard output (descriptor 1) is remembered: a tool
+/// that prints its result and returns still exits with status 1, saying
+/// what failed (see ``firstError`` and ``OneLineErrorCommand``), rather than
+/// 0 for output that was lost on a full disk or a closed pipe.
 public enum StandardOutput {
+  /// The errno of the first write to standard output that failed, or 0.
+  private static let failedErrno = Atomic<CInt>(0)
+
+  /// What the first failed write to standard output failed with, if one failed.
+  public static var firstError: Errno? {
+    let code = failedErrno.load(ordering: .relaxed)
+    return code == 0 ? nil : Errno(rawValue: code)
+  }
+
   /// Writes all of `bytes` to standard output.
   ///
   /// - Returns: `false` if the write failed (for example `EPIPE` when the reader went away).
@@ -75,7 +99,7 @@ public enum StandardOutput {
   /// Writes all of `bytes`, and returns the error that stopped the write, if any
   /// (for example `EPIPE` when the reader went away).
   public static func writeReportingError(_ bytes: some Collection<UInt8>, to fd: CInt = 1) -> Errno? {
-    Array(bytes).withUnsafeBytes { buffer in
+    let error: Errno? = Array(bytes).withUnsafeBytes { buffer in
       var offset = 0
       while offset < buffer.count {
         let count = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
@@ -87,16 +111,51 @@ public enum StandardOutput {
       }
       return nil
     }
+    if let error, fd == 1 {
+      _ = failedErrno.compareExchange(expected: 0, desired: error.rawValue, ordering: .relaxed)
+    }
+    return error
   }
 
   /// Writes a string to standard output.
   @discardableResult
   public static func write(_ text: String) -> Bool { write(Array(text.utf8)) }
+
+  /// Writes `text` to standard output, or throws what stopped the write.
+  ///
+  /// - Throws: ``StandardOutputError``.
+  public static func emit(_ text: String) throws {
+    if let error = writeReportingError(Array(text.utf8)) { throw StandardOutputError(errno: error) }
+  }
+
+  /// Flushes the C library's output buffers (what Swift's `print` wrote), and
+  /// returns the first error any write to standard output met, if one did.
+  public static func finish() -> Errno? {
+    errno = 0
+    if fflush(nil) != 0 {
+      let code = errno == 0 ? EIO : errno
+      _ = failedErrno.compareExchange(expected: 0, desired: code, ordering: .relaxed)
+    }
+    return firstError
+  }
+
+  /// Makes a write to a pipe nobody reads fail with `EPIPE` instead of
+  /// killing the process with `SIGPIPE`, so that the tool exits with its own
+  /// status. Children spawned with default signal handling
+  /// (`POSIX_SPAWN_SETSIGDEF`, as hinix's are) are not affected.
+  public static func ignoreBrokenPipe() {
+    signal(SIGPIPE, SIG_IGN)
+  }
 }
 
 /// Prints `tool: <what failed>` on one line to standard error and returns
 /// the exit code for an operation that failed (1).
+///
+/// Standard output closed by its reader (``StandardOutputError`` with
+/// `EPIPE`) prints nothing: whoever reads the output has gone, and only the
+/// exit status tells.
 public func failure(_ tool: String, _ error: any Error) -> ExitCode {
+  if let error = error as? StandardOutputError, error.errno == .brokenPipe { return .failure }
   let text = (error as? HinixError)?.description ?? String(describing: error)
   StandardError.print("\(tool): \(text.split(separator: "\n").joined(separator: " "))")
   return .failure
@@ -124,43 +183,10 @@ public enum MessageFormat: String, ExpressibleByArgument, CaseIterable, Sendable
 /// The message as printable text: valid UTF-8 is kept, except that control
 /// characters other than tab and newline, invalid bytes and backslash are
 /// escaped (`\xNN`, `\\`), so a terminal never receives raw control bytes.
+/// Queue names are shown the same way, with tab and newline escaped too
+/// (``MsgQueueName/description``).
 public func printableText(_ bytes: [UInt8]) -> String {
-  var out = ""
-  var index = 0
-  while index < bytes.count {
-    let byte = bytes[index]
-    if byte == UInt8(ascii: "\\") {
-      out += "\\\\"
-      index += 1
-      continue
-    }
-    if byte < 0x80 {
-      if byte >= 0x20 && byte != 0x7F || byte == 0x09 || byte == 0x0A {
-        out.unicodeScalars.append(Unicode.Scalar(byte))
-      } else {
-        out += hexEscape(byte)
-      }
-      index += 1
-      continue
-    }
-    // A multi-byte sequence: keep it if it decodes to one valid, printable scalar.
-    let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 0
-    if length > 0, index + length <= bytes.count,
-      let scalar = String(validating: bytes[index..<index + length], as: UTF8.self)?.unicodeScalars.first,
-      !(0x80...0x9F).contains(scalar.value)
-    {
-      out.unicodeScalars.append(scalar)
-      index += length
-    } else {
-      out += hexEscape(byte)
-      index += 1
-    }
-  }
-  return out
-}
-
-private func hexEscape(_ byte: UInt8) -> String {
-  "\\x" + (byte < 16 ? "0" : "") + String(byte, radix: 16)
+  PrintableText.escaping(bytes, .keepingTabAndNewline)
 }
 
 /// The bytes as lowercase hex pairs separated by spaces.
@@ -189,8 +215,25 @@ public struct MessageRecord: Codable, Sendable, Equatable {
 }
 
 /// Encodes a value as one line of JSON with sorted keys.
+///
+/// Besides the control characters that JSON itself escapes (`\u001b`), the
+/// line escapes DEL, the C1 controls and the characters that reorder text
+/// (see ``MsgQueueName/description``) as `\uXXXX`, so that printing it on a
+/// terminal is safe too; a JSON parser reads the same strings either way.
 public func jsonLine(_ value: some Encodable) throws -> String {
   let encoder = JSONEncoder()
   encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-  return String(decoding: try encoder.encode(value), as: UTF8.self)
+  let text = String(decoding: try encoder.encode(value), as: UTF8.self)
+  // Outside strings, JSON is ASCII: these scalars can only be inside strings.
+  var line = ""
+  for scalar in text.unicodeScalars {
+    switch scalar.value {
+    case 0x7F...0x9F, 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069, 0x2028, 0x2029:
+      let hex = String(scalar.value, radix: 16)
+      line += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+    default:
+      line.unicodeScalars.append(scalar)
+    }
+  }
+  return line
 }

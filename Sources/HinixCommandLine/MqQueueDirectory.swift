@@ -230,16 +230,16 @@ public enum MqQueueDirectory {
         if errno != 0 { throw HinixError.current("readdir") }
         return entries
       }
-      let name = withUnsafeBytes(of: entry.pointee.d_name) {
-        String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+      // The name's exact bytes: a queue name need not be UTF-8.
+      let name = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+      guard let queueName = try? MsgQueueName(bytes: [UInt8(ascii: "/")] + name) else {
+        continue  // "." and ".."
       }
-      if name == "." || name == ".." { continue }
       var info = stat()
-      guard fstatat(dirfd(stream), name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+      guard fstatat(dirfd(stream), queueName.fileName, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
         if errno == ENOENT { continue }
-        throw HinixError.current("fstatat(\"\(name)\")")
+        throw HinixError.current("fstatat(\"\(MsgQueueName.printable(name))\")")
       }
-      guard let queueName = try? MsgQueueName("/" + name) else { continue }
       entries.append(
         MqDirectoryEntry(
           name: queueName, uid: info.st_uid, gid: info.st_gid, mode: UInt16(info.st_mode & 0o7777)))
@@ -274,9 +274,9 @@ public enum MqQueueDirectory {
   /// finds none although the entry is still there (`false`), or cannot tell
   /// (`nil`: no permission, or the queue was unlinked meanwhile).
   private static func isOwnNamespace(_ entry: MqDirectoryEntry, directory: CInt) -> Bool? {
-    let fileName = String(entry.name.rawValue.dropFirst())
+    let fileName = entry.name.fileName
     var listed = stat()
-    let queue = CHinix_mq_open(entry.name.rawValue, O_RDONLY | O_CLOEXEC, 0, nil)
+    let queue = entry.name.withCString { CHinix_mq_open($0, O_RDONLY | O_CLOEXEC, 0, nil) }
     guard queue >= 0 else {
       guard errno == ENOENT else { return nil }
       return fstatat(directory, fileName, &listed, AT_SYMLINK_NOFOLLOW) == 0 ? false : nil
@@ -317,4 +317,10 @@ func mqThreadCount() -> Int? {
     return Int(line.dropFirst("Threads:".count).filter { !$0.isWhitespace })
   }
   return nil
+}
+
+extension MsgQueueName {
+  /// The name without its leading `/`, as a NUL-terminated C string: the
+  /// exact bytes of its file in the mqueue file system.
+  var fileName: [CChar] { bytes.dropFirst().map { CChar(bitPattern: $0) } + [0] }
 }

@@ -1,5 +1,6 @@
 // What `hinix mq ls` and `hinix mq stat` report about one queue.
 
+import FoundationEssentials
 import Hinix
 
 #if canImport(Glibc)
@@ -15,7 +16,9 @@ import Hinix
 /// process's own notification registration, and hinix registers none.
 public struct MqQueueReport: Sendable, Hashable, Encodable {
   /// The queue's name, with its leading `/`.
-  public var name: String
+  public var queueName: MsgQueueName
+  /// The name as printable text (``MsgQueueName/description``): what text output shows.
+  public var name: String { queueName.description }
   /// The owner's uid.
   public var uid: UInt32
   /// The owner's name, if the user database knows the uid.
@@ -73,7 +76,7 @@ public struct MqQueueReport: Sendable, Hashable, Encodable {
     let info = try queue.withDescriptor { descriptor in
       var info = stat()
       guard fstat(descriptor.rawValue, &info) == 0 else {
-        throw HinixError.current("fstat", queueName: name.rawValue)
+        throw HinixError.current("fstat", queueName: name.description)
       }
       return info
     }
@@ -85,7 +88,7 @@ public struct MqQueueReport: Sendable, Hashable, Encodable {
   }
 
   private init(_ entry: MqDirectoryEntry, names: MqNameCache) {
-    name = entry.name.rawValue
+    queueName = entry.name
     uid = entry.uid
     user = names.user(entry.uid)
     gid = entry.gid
@@ -106,15 +109,21 @@ public struct MqQueueReport: Sendable, Hashable, Encodable {
   }
 
   private enum CodingKeys: String, CodingKey {
-    case name, uid, user, gid, group, mode, maxMessages, messageSize, currentMessages
+    case name, nameBase64, uid, user, gid, group, mode, maxMessages, messageSize, currentMessages
     case queuedBytes, notification, chargedBytes, error
   }
 
   /// Every key is always present, `null` when the value is unknown, so the
   /// JSON has one shape. The mode is an octal string such as `"0600"`.
+  ///
+  /// A JSON string holds Unicode text, and a queue name is bytes: `name` is
+  /// the name when it is valid UTF-8 (control characters escaped as JSON
+  /// escapes them, `\u001b`), and `null` when it is not; `nameBase64` is
+  /// always the name's exact bytes, leading `/` included, in base64.
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
-    try container.encode(name, forKey: .name)
+    try container.encode(queueName.text, forKey: .name)
+    try container.encode(Data(queueName.bytes).base64EncodedString(), forKey: .nameBase64)
     try container.encode(uid, forKey: .uid)
     try container.encode(user, forKey: .user)
     try container.encode(gid, forKey: .gid)

@@ -13,7 +13,9 @@ import ArgumentParser
 /// `tool: <what is wrong> (see 'tool --help')` instead, naming the subcommand
 /// too (`hinix mq stat: …`), and exits with 64, so a
 /// script can rely on one line per failure whatever went wrong. Help and
-/// version requests behave as ArgumentParser's do.
+/// version requests print to standard output as ArgumentParser's do, and a
+/// run whose standard output could not be written exits with 1 (see
+/// ``main()``).
 ///
 /// `run()` reports its own failures with ``failure(_:_:)`` and throws the
 /// `ExitCode` it returns; `main()` exits with that code and prints nothing more.
@@ -42,21 +44,49 @@ extension OneLineErrorCommand {
 
   /// Parses the command line, runs the command, and exits: with the code
   /// `run()` threw, 64 for a usage error, or 0.
+  ///
+  /// The arguments are parsed from ``RawArguments``, so that a queue name
+  /// reaches the command byte for byte; an argument that is not UTF-8 and
+  /// is not read as a name is refused, and error messages show such
+  /// arguments escaped. Help and version text is written with write(2).
+  /// If any write to standard output failed, a run that would
+  /// have exited with 0 exits with 1 instead, after one line naming the
+  /// errno (`No space left on device (ENOSPC)`); for `EPIPE`, the reader of
+  /// standard output has gone, and the line is left out.
   public static func main() {
+    StandardOutput.ignoreBrokenPipe()
+    let raw = RawArguments.current
     do {
-      var command = try parseAsRoot()
+      var command = try parseAsRoot(raw.arguments)
+      try raw.checkEveryStandInRead()
       try command.run()
     } catch let code as ExitCode {
-      Glibc.exit(code.rawValue)
+      exitChecking(code)
     } catch {
       let code = exitCode(for: error)
-      if code == .success { exit(withError: error) }  // --help, --version: printed to stdout
-      let path = commandPath(CommandLine.arguments.dropFirst())
+      if code == .success {  // --help, --version
+        let text = fullMessage(for: error)
+        if !text.isEmpty { StandardOutput.write(text + "\n") }
+        exitChecking(code)
+      }
+      let path = commandPath(raw.arguments[...])
       var line =
-        "\(path): " + message(for: error).split(whereSeparator: \.isNewline).joined(separator: " ")
+        "\(path): "
+        + raw.printable(message(for: error)).split(whereSeparator: \.isNewline).joined(separator: " ")
       if code == .validationFailure { line += " (see '\(path) --help')" }
       StandardError.print(line)
       Glibc.exit(code.rawValue)
     }
+    exitChecking(.success)
+  }
+
+  /// Exits with `code`, or with 1 after saying so if `code` is 0 and a write
+  /// to standard output failed.
+  private static func exitChecking(_ code: ExitCode) -> Never {
+    if code == .success, let error = StandardOutput.finish() {
+      _ = failure(commandPath(RawArguments.current.arguments[...]), StandardOutputError(errno: error))
+      Glibc.exit(ExitCode.failure.rawValue)
+    }
+    Glibc.exit(code.rawValue)
   }
 }

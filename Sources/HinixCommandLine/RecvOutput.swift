@@ -41,9 +41,9 @@ public enum RecvOutput: Sendable, Hashable {
   }
 
   /// Makes a write to a pipe nobody reads fail with `EPIPE` instead of killing
-  /// the process with `SIGPIPE`.
+  /// the process with `SIGPIPE` (``StandardOutput/ignoreBrokenPipe()``).
   public static func ignoreBrokenPipe() {
-    signal(SIGPIPE, SIG_IGN)
+    StandardOutput.ignoreBrokenPipe()
   }
 }
 

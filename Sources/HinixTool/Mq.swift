@@ -8,9 +8,14 @@ struct Mq: ParsableCommand {
     commandName: "mq",
     abstract: "List, inspect, create, remove and watch POSIX message queues.",
     discussion: """
-      A queue name is "/" followed by 1 to 255 characters with no other "/"; \
-      the leading "/" may be left out. Queues belong to an IPC namespace and \
-      live until they are removed (hinix mq rm) or the system restarts.
+      A queue name is "/" followed by 1 to 255 bytes with no other "/" and no \
+      NUL; the leading "/" may be left out. The bytes need not be UTF-8: \
+      every command takes a name's exact bytes. Output shows a name with \
+      "\\\\" for a backslash and "\\xNN" for each byte that is not printable \
+      UTF-8 (control characters, invalid UTF-8), as bash's $'...' writes \
+      them: hinix mq rm $'/r\\xff' removes the queue that ls shows as /r\\xff. \
+      Queues belong to an IPC namespace and live until they are removed \
+      (hinix mq rm) or the system restarts.
 
       hinix mq ls works whether or not the mqueue file system is mounted at \
       /dev/mqueue: as root it mounts it privately, where no other process \

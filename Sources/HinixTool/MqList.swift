@@ -23,8 +23,12 @@ extension Mq {
         stays mounted and nothing is created on disk. Without root it reads \
         an mqueue file system that is already mounted, such as /dev/mqueue.
 
+        Names are shown as hinix mq --help says: "\\\\" for a backslash and \
+        "\\xNN" for each byte that is not printable UTF-8.
+
         --json prints one JSON array with an object per queue, keys sorted: \
-        name, uid, user, gid, group, mode ("0600"), maxMessages, messageSize, \
+        name (null for a name that is not UTF-8), nameBase64 (the name's \
+        exact bytes, in base64), uid, user, gid, group, mode ("0600"), maxMessages, messageSize, \
         currentMessages, queuedBytes, notification (null, or pid, kind \
         "signal", "none" or "thread", signal and signalName), chargedBytes \
         (what the queue costs under RLIMIT_MSGQUEUE) and error (why the queue \

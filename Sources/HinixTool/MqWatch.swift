@@ -1,4 +1,5 @@
 import ArgumentParser
+import FoundationEssentials
 import Hinix
 import HinixCommandLine
 
@@ -35,7 +36,9 @@ extension Mq {
         watch with exit status 1.
 
         --json prints each line as a JSON object instead (one per line), with \
-        the keys bytes, messages, queue, state ("empty" or "non-empty") and time.
+        the keys bytes, messages, queue, queueBase64, state ("empty" or \
+        "non-empty") and time. queue is the name, or null for a name that is \
+        not UTF-8; queueBase64 is always the name's exact bytes in base64.
 
         EXAMPLES:
           hinix mq watch /jobs
@@ -88,7 +91,7 @@ extension Mq {
       while true {
         if try isRemoved(descriptor) {
           throw HinixError(
-            .noSuchFileOrDirectory, operation: "fstat", queueName: name.rawValue,
+            .noSuchFileOrDirectory, operation: "fstat", queueName: name.description,
             detail: "the queue was removed while it was being watched")
         }
         let state = try QueueState(queue)
@@ -102,7 +105,7 @@ extension Mq {
         if let left, left <= .zero {
           if nonEmptyLines > 0 { return }
           throw HinixError(
-            .timedOut, operation: "epoll_wait", queueName: name.rawValue,
+            .timedOut, operation: "epoll_wait", queueName: name.description,
             detail: "no message arrived within \(seconds(timeout ?? .zero)) s")
         }
         // Without inotify, look for removal once a second.
@@ -118,24 +121,23 @@ extension Mq {
       if json {
         line = try jsonLine(
           StateRecord(
-            time: time, queue: name.rawValue, state: state.messages > 0 ? "non-empty" : "empty",
-            messages: state.messages, bytes: state.bytes))
+            time: time, queue: name.text, queueBase64: Data(name.bytes).base64EncodedString(),
+            state: state.messages > 0 ? "non-empty" : "empty", messages: state.messages,
+            bytes: state.bytes))
       } else if state.messages > 0 {
         line = "\(time)  non-empty  \(mqCount(state.messages, "message"))  \(mqCount(state.bytes, "byte"))"
       } else {
         line = "\(time)  empty"
       }
       // write(2) at once, so a reader of a pipe sees each line as it happens.
-      guard StandardOutput.write(line + "\n") else {
-        throw HinixError(.brokenPipe, operation: "write", detail: "standard output was closed")
-      }
+      try StandardOutput.emit(line + "\n")
     }
 
     /// Whether the queue's last name is gone (its link count dropped to 0).
     private func isRemoved(_ descriptor: CInt) throws -> Bool {
       var info = stat()
       guard fstat(descriptor, &info) == 0 else {
-        throw HinixError(Errno(rawValue: errno), operation: "fstat", queueName: name.rawValue)
+        throw HinixError(Errno(rawValue: errno), operation: "fstat", queueName: name.description)
       }
       return info.st_nlink == 0
     }
@@ -206,11 +208,26 @@ private struct QueueState: Equatable {
   }
 }
 
-/// A `hinix mq watch --json` line.
+/// A `hinix mq watch --json` line. `queue` is the name when it is valid
+/// UTF-8 and `null` when it is not; `queueBase64` is always its exact bytes.
 private struct StateRecord: Encodable {
   var time: String
-  var queue: String
+  var queue: String?
+  var queueBase64: String
   var state: String
   var messages: Int
   var bytes: Int
+
+  private enum CodingKeys: String, CodingKey { case time, queue, queueBase64, state, messages, bytes }
+
+  /// Every key is always present: `queue` is `null` for a name that is not UTF-8.
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(time, forKey: .time)
+    try container.encode(queue, forKey: .queue)
+    try container.encode(queueBase64, forKey: .queueBase64)
+    try container.encode(state, forKey: .state)
+    try container.encode(messages, forKey: .messages)
+    try container.encode(bytes, forKey: .bytes)
+  }
 }

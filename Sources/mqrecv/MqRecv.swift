@@ -53,7 +53,8 @@ struct MqRecv: OneLineErrorCommand {
       """,
     version: HinixVersion.string)
 
-  @Argument(help: "The queue's name, such as /jobs; the leading / may be left out.")
+  @Argument(
+    help: "The queue's name, such as /jobs; the leading / may be left out. Any bytes, UTF-8 or not.")
   var name: String
 
   @Option(help: ArgumentHelp("Receive this many messages (default: 1).", valueName: "n"))
@@ -80,7 +81,6 @@ struct MqRecv: OneLineErrorCommand {
   var raw = false
 
   func validate() throws {
-    try validateUTF8Argument(name, "NAME", advice: "the tools reach queues whose names are UTF-8")
     _ = try parseQueueName(name)
     _ = try QueueWait(timeout: timeout, nonblocking: nonblock)
     if let count, count < 1 { throw ValidationError("--count must be at least 1; got \(count)") }

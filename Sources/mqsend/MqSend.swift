@@ -61,7 +61,8 @@ struct MqSend: OneLineErrorCommand {
       """,
     version: HinixVersion.string)
 
-  @Argument(help: "The queue's name, such as /jobs; the leading / may be left out.")
+  @Argument(
+    help: "The queue's name, such as /jobs; the leading / may be left out. Any bytes, UTF-8 or not.")
   var name: String
 
   @Argument(help: "The message. Without it, mqsend reads the message(s) from standard input.")
@@ -119,7 +120,6 @@ struct MqSend: OneLineErrorCommand {
   static let defaultCapacity = MsgQueue.Capacity(maxMessages: 4, messageSize: 512)
 
   func validate() throws {
-    try validateUTF8Argument(name, "NAME", advice: "the tools reach queues whose names are UTF-8")
     _ = try parseQueueName(name)
     try validatePriority(priority)
     _ = try QueueWait(timeout: timeout, nonblocking: nonblock)

@@ -37,6 +37,17 @@ public enum ToolInput: Sendable {
   case unreadable
 }
 
+/// Where a tool's standard output goes.
+public enum ToolOutput: Sendable {
+  /// A file, read back into ``ToolResult/stdout``.
+  case captured
+  /// /dev/full: every write fails with ENOSPC.
+  case full
+  /// A pipe whose read end is closed already: every write fails with EPIPE,
+  /// or kills the tool with SIGPIPE unless it ignores that signal.
+  case closedPipe
+}
+
 /// The directory that holds the built executables (beside the test bundle).
 public let toolDirectory: String = {
   var buffer = [CChar](repeating: 0, count: 4096)
@@ -56,10 +67,35 @@ public func run(
     toolDirectory + "/" + tool, arguments, input: input, timeout: timeout, environment: environment)
 }
 
+/// Runs a built tool as ``run(_:_:input:timeout:environment:)`` does, with
+/// arguments given as raw bytes, which need not be UTF-8 (Swift's `String`
+/// cannot hold such an argument), and standard output where `output` says.
+public func run(
+  _ tool: String, bytes arguments: [[UInt8]], input: ToolInput = .empty,
+  output: ToolOutput = .captured, timeout: Duration = .seconds(20),
+  environment: [String: String] = [:]
+) throws -> ToolResult {
+  try runExecutable(
+    toolDirectory + "/" + tool, bytes: arguments, input: input, output: output, timeout: timeout,
+    environment: environment)
+}
+
 /// Runs the executable at `path` (an absolute path) as ``run(_:_:input:timeout:environment:)`` does.
 public func runExecutable(
   _ path: String, _ arguments: [String], input: ToolInput = .empty,
   timeout: Duration = .seconds(20), environment: [String: String] = [:]
+) throws -> ToolResult {
+  try runExecutable(
+    path, bytes: arguments.map { Array($0.utf8) }, input: input, timeout: timeout,
+    environment: environment)
+}
+
+/// Runs the executable at `path` (an absolute path) with raw-byte arguments, as
+/// ``run(_:bytes:input:output:timeout:environment:)`` does.
+public func runExecutable(
+  _ path: String, bytes arguments: [[UInt8]], input: ToolInput = .empty,
+  output: ToolOutput = .captured, timeout: Duration = .seconds(20),
+  environment: [String: String] = [:]
 ) throws -> ToolResult {
   let scratch = "/tmp/hinix-tooltest-\(getpid())-\(UInt64.random(in: 0 ... .max))"
   precondition(mkdir(scratch, 0o700) == 0)
@@ -84,7 +120,24 @@ public func runExecutable(
   posix_spawn_file_actions_init(&actions)
   defer { posix_spawn_file_actions_destroy(&actions) }
   posix_spawn_file_actions_addopen(&actions, 0, inputPath, O_RDONLY, 0)
-  posix_spawn_file_actions_addopen(&actions, 1, scratch + "/out", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+  // For .closedPipe: close-on-exec at once, so that other tests' children do
+  // not keep either end (pipe2 is not visible here; a child spawned in the
+  // instant between could only hold another write end, which changes
+  // nothing); dup2 onto descriptor 1 clears the flag there.
+  var pipeEnds: [CInt] = [-1, -1]
+  defer { pipeEnds.filter { $0 >= 0 }.forEach { close($0) } }
+  switch output {
+  case .captured:
+    posix_spawn_file_actions_addopen(&actions, 1, scratch + "/out", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+  case .full:
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/full", O_WRONLY, 0)
+  case .closedPipe:
+    guard pipe(&pipeEnds) == 0 else { throw ToolRunError(message: "pipe: \(errno)") }
+    for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+    close(pipeEnds[0])
+    pipeEnds[0] = -1
+    posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
+  }
   posix_spawn_file_actions_addopen(&actions, 2, scratch + "/err", O_WRONLY | O_CREAT | O_TRUNC, 0o600)
 
   var attributes = posix_spawnattr_t()
@@ -102,10 +155,10 @@ public func runExecutable(
   // `environment` overrides the defaults rather than adding a second entry.
   let variables = ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"].merging(environment) { $1 }
   let env = variables.map { "\($0.key)=\($0.value)" }
-  let argv = [path] + arguments
+  let argv = [Array(path.utf8)] + arguments
   var pid: pid_t = 0
   let spawned = withCStrings(argv) { argvPointers in
-    withCStrings(env) { envPointers in
+    withCStrings(env.map { Array($0.utf8) }) { envPointers in
       posix_spawn(&pid, path, &actions, &attributes, argvPointers, envPointers)
     }
   }
@@ -155,8 +208,10 @@ private func readFile(_ path: String) -> [UInt8] {
   }
 }
 
-private func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
-  var pointers = strings.map { strdup($0) }
+private func withCStrings<R>(_ strings: [[UInt8]], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+  var pointers = strings.map { bytes in
+    (bytes + [0]).withUnsafeBytes { strdup($0.baseAddress!.assumingMemoryBound(to: CChar.self)) }
+  }
   pointers.append(nil)
   defer { pointers.forEach { free($0) } }
   return body(pointers)

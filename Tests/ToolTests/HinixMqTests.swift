@@ -594,7 +594,7 @@ struct QueueJSON: Decodable, Equatable {
   var error: String?
 
   static let allKeys: Set<String> = [
-    "name", "uid", "user", "gid", "group", "mode", "maxMessages", "messageSize", "currentMessages",
+    "name", "nameBase64", "uid", "user", "gid", "group", "mode", "maxMessages", "messageSize", "currentMessages",
     "queuedBytes", "notification", "chargedBytes", "error",
   ]
 }
