@@ -165,16 +165,18 @@ public final class EventFd: Sendable {
   /// time neither stretches nor cuts it short. When another reader takes the
   /// count first, the call waits again for the time that is left.
   ///
+  /// - Parameter timeout: The longest wait. Zero or less tries once without
+  ///   waiting; more than 2^62 seconds (146 billion years) waits as long as it takes.
   /// - Returns: The value, as ``read(retryOnInterrupt:)``.
   /// - Throws: ``HinixError``: `ETIMEDOUT` if the counter stayed zero.
   public func read(timeout: Duration) throws -> UInt64 {
     try guarded.withDescriptor("read") { fd in
       let clock = SuspendingClock()
-      let deadline = clock.now + timeout
+      let deadline = clock.deadline(after: timeout)
       while true {
         if let value = try tryRead(fd) { return value }
-        let left = clock.now.duration(to: deadline)
-        guard left > .zero,
+        let left = deadline.map { clock.now.duration(to: $0) }
+        guard left.map({ $0 > .zero }) ?? true,
           try pollReady(fd, events: Int16(POLLIN), timeout: left, operation: "poll", label: nil)
         else {
           throw HinixError(
@@ -187,7 +189,8 @@ public final class EventFd: Sendable {
   /// Waits until the counter is not zero, without reading it.
   ///
   /// - Parameter timeout: The longest wait, on the monotonic clock, or `nil`
-  ///   to wait as long as it takes.
+  ///   to wait as long as it takes. Zero or less looks once without waiting;
+  ///   more than 2^62 seconds (146 billion years) is the same as `nil`.
   /// - Returns: `true` if the counter is not zero, `false` if the time ran out.
   /// - Throws: ``HinixError``.
   ///

@@ -101,7 +101,7 @@ extension MsgQueue {
     guard flags != -1 else { throw HinixError.current("fcntl") }
     var path = descriptorTarget(fd) ?? ""
     if path.hasSuffix(" (deleted)") { path.removeLast(" (deleted)".count) }
-    let name = (try? MsgQueueName(path)) ?? (try! MsgQueueName("/fd-\(fd)"))
+    let name = (try? MsgQueueName(path)) ?? MsgQueueName(unchecked: "/fd-\(fd)")
     self.init(
       owning: fd, name: name, access: AccessMode(rawValue: flags & O_ACCMODE),
       attributes: attributes)

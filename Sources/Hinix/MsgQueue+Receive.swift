@@ -59,7 +59,9 @@ extension MsgQueue {
   ///
   /// - Parameters:
   ///   - buffer: Where to put the message: at least ``messageSize`` bytes.
-  ///   - timeout: The longest wait, measured on the monotonic clock.
+  ///   - timeout: The longest wait, measured on the monotonic clock. Zero or
+  ///     less tries once without waiting; more than 2^62 seconds (146 billion
+  ///     years) waits as long as it takes.
   ///   - retryOnInterrupt: Ignored: a signal never ends the wait early; the
   ///     wait resumes with the time that is left.
   /// - Returns: The message's length, at the start of `buffer`, and its priority.
@@ -72,7 +74,7 @@ extension MsgQueue {
     into buffer: UnsafeMutableRawBufferPointer, timeout: Duration, retryOnInterrupt: Bool = true
   ) throws -> Received {
     let clock = SuspendingClock()
-    let deadline = clock.now + timeout
+    let deadline = clock.deadline(after: timeout)
     while true {
       if let received = try receive(into: buffer, wait: .never, retryOnInterrupt: true) {
         return received
@@ -83,6 +85,9 @@ extension MsgQueue {
 
   /// Receives a message into `buffer`, waiting until `deadline` (on
   /// `CLOCK_REALTIME`) while the queue is empty.
+  ///
+  /// A deadline that has passed, including one before the Unix epoch, tries
+  /// once without waiting.
   ///
   /// - Throws: ``HinixError``: `ETIMEDOUT` if no message came, and as
   ///   ``receive(into:retryOnInterrupt:)``.
@@ -173,7 +178,7 @@ extension MsgQueue {
       case .blocking:
         count = retrying(retryOnInterrupt) { CHinix_mq_receive(fd, base, buffer.count, &priority) }
       case .deadline(let deadline):
-        var time = deadline.timespec
+        var time = deadline.kernelTimespec
         count = retrying(retryOnInterrupt) {
           CHinix_mq_timedreceive(fd, base, buffer.count, &priority, &time)
         }
@@ -190,16 +195,16 @@ extension MsgQueue {
 
 extension MsgQueue {
   /// Waits with `poll` until the descriptor has `events` or `deadline` on
-  /// `clock` passes; then throws `ETIMEDOUT`. The slow half of the
-  /// `timeout:` calls, out of line.
+  /// `clock` passes (`nil`: no deadline); then throws `ETIMEDOUT`. The slow
+  /// half of the `timeout:` calls, out of line.
   @inline(never)
   func waitReady(
-    _ events: Int16, until deadline: SuspendingClock.Instant, clock: SuspendingClock,
+    _ events: Int16, until deadline: SuspendingClock.Instant?, clock: SuspendingClock,
     sending: Bool
   ) throws {
-    let left = clock.now.duration(to: deadline)
+    let left = deadline.map { clock.now.duration(to: $0) }
     let ready =
-      try left > .zero
+      try left.map { $0 > .zero } ?? true
       && guarded.withDescriptor("poll") { fd in
         try pollReady(fd, events: events, timeout: left, operation: "poll", label: name.rawValue)
       }

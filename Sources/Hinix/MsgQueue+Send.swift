@@ -58,7 +58,9 @@ extension MsgQueue {
   /// - Parameters:
   ///   - message: The message's bytes: at most ``messageSize`` of them.
   ///   - priority: `0 ..< 32768`; higher is received first.
-  ///   - timeout: The longest wait, measured on the monotonic clock.
+  ///   - timeout: The longest wait, measured on the monotonic clock. Zero or
+  ///     less tries once without waiting; more than 2^62 seconds (146 billion
+  ///     years) waits as long as it takes.
   ///   - retryOnInterrupt: Ignored: a signal never ends the wait early; the
   ///     wait resumes with the time that is left.
   /// - Throws: ``HinixError``: `ETIMEDOUT` if the queue stayed full, and as
@@ -71,13 +73,16 @@ extension MsgQueue {
     retryOnInterrupt: Bool = true
   ) throws {
     let clock = SuspendingClock()
-    let deadline = clock.now + timeout
+    let deadline = clock.deadline(after: timeout)
     while try !send(message, priority: priority, wait: .never, retryOnInterrupt: true) {
       try waitReady(Int16(POLLOUT), until: deadline, clock: clock, sending: true)
     }
   }
 
   /// Sends a message, waiting until `deadline` (on `CLOCK_REALTIME`) while the queue is full.
+  ///
+  /// A deadline that has passed, including one before the Unix epoch, tries
+  /// once without waiting.
   ///
   /// - Throws: ``HinixError``: `ETIMEDOUT` if the queue stayed full, `EINVAL`
   ///   if the queue is full and the deadline's nanoseconds are out of range.
@@ -185,7 +190,7 @@ extension MsgQueue {
       case .blocking:
         result = retrying(retryOnInterrupt) { CHinix_mq_send(fd, base, message.count, priority) }
       case .deadline(let deadline):
-        var time = deadline.timespec
+        var time = deadline.kernelTimespec
         result = retrying(retryOnInterrupt) {
           CHinix_mq_timedsend(fd, base, message.count, priority, &time)
         }

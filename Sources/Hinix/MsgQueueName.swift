@@ -32,6 +32,11 @@ public struct MsgQueueName: Hashable, Sendable, CustomStringConvertible, Compara
     rawValue = name
   }
 
+  /// A name known to be valid, without checking it again.
+  init(unchecked name: String) {
+    rawValue = name
+  }
+
   /// Validates `name`, first adding a leading `/` if it has none, as
   /// `mqsend` and `mqrecv` do.
   ///

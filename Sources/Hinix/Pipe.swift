@@ -82,10 +82,15 @@ public struct Pipe: Sendable {
 
     /// Reads until end of file: until every write end is closed.
     ///
-    /// - Parameter limit: The most bytes to accept; reading more fails with `EMSGSIZE`.
+    /// - Parameter limit: The most bytes to accept, at least 0; reading more
+    ///   fails with `EMSGSIZE`.
     /// - Returns: Everything that was written.
-    /// - Throws: ``HinixError``.
+    /// - Throws: ``HinixError``: `EINVAL` for a negative `limit`, `EMSGSIZE`
+    ///   when more than `limit` bytes arrive.
     public func readToEnd(limit: Int = .max) throws -> [UInt8] {
+      guard limit >= 0 else {
+        throw HinixError.invalid("the limit is \(limit) bytes; it must be at least 0")
+      }
       var bytes: [UInt8] = []
       var chunk = [UInt8](repeating: 0, count: 65_536)
       while true {
