@@ -46,7 +46,9 @@ final class GuardedDescriptor: Sendable {
 
   /// Runs `body` with the descriptor, which stays open until it returns.
   @inline(__always)
-  func withDescriptor<R>(_ operation: StaticString, _ body: (CInt) throws -> R) throws -> R {
+  func withDescriptor<R>(
+    _ operation: HinixError.Operation, _ body: (CInt) throws(HinixError) -> R
+  ) throws(HinixError) -> R {
     let old = state.wrappingAdd(1, ordering: .acquiring).oldValue
     defer { release() }
     if old & Self.closeRequested != 0 { try throwClosed(operation) }
@@ -55,7 +57,7 @@ final class GuardedDescriptor: Sendable {
 
   /// Starts a borrow that outlives one synchronous call (an `async` wait);
   /// ``endBorrow()`` ends it. While borrowed, the descriptor stays open.
-  func beginBorrow(_ operation: StaticString) throws {
+  func beginBorrow(_ operation: HinixError.Operation) throws(HinixError) {
     let old = state.wrappingAdd(1, ordering: .acquiring).oldValue
     if old & Self.closeRequested != 0 {
       release()
@@ -68,8 +70,8 @@ final class GuardedDescriptor: Sendable {
 
   /// The error for a call on a closed descriptor (out of line: it is rare).
   @inline(never)
-  private func throwClosed(_ operation: StaticString) throws -> Never {
-    throw HinixError.closed(operation.description, queueName: label)
+  private func throwClosed(_ operation: HinixError.Operation) throws(HinixError) -> Never {
+    throw HinixError.closed(operation, queueName: label)
   }
 
   /// Ends a borrow; the last user after a close request closes the descriptor.
@@ -103,7 +105,7 @@ final class GuardedDescriptor: Sendable {
   /// again does nothing.
   ///
   /// - Throws: ``HinixError`` if the kernel's `close` failed.
-  func close(_ operation: String) throws {
+  func close(_ operation: HinixError.Operation) throws(HinixError) {
     let old = state.bitwiseOr(Self.closeRequested, ordering: .acquiringAndReleasing).oldValue
     // Tasks suspended in an async wait hold borrows: wake them, so that
     // they end their borrows and the descriptor can close; and take the
@@ -150,8 +152,8 @@ func isCloseOnExec(_ fd: CInt) -> Bool? {
 /// `Duration.unlimitedTimeout` has no limit. Returns whether the
 /// descriptor became ready.
 func pollReady(
-  _ fd: CInt, events: Int16, timeout: Duration?, operation: String, label: String?
-) throws -> Bool {
+  _ fd: CInt, events: Int16, timeout: Duration?, operation: HinixError.Operation, label: String?
+) throws(HinixError) -> Bool {
   let clock = SuspendingClock()
   let deadline = timeout.flatMap { clock.deadline(after: $0) }  // nil: no limit
   while true {

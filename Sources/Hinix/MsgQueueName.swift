@@ -23,7 +23,7 @@ public struct MsgQueueName: Hashable, Sendable, CustomStringConvertible, Compara
   /// - Parameter name: The name, starting with `/`.
   /// - Throws: ``HinixError`` with `EINVAL` (or `ENAMETOOLONG` for a name over
   ///   255 bytes) and a ``HinixError/detail`` saying what is wrong.
-  public init(_ name: String) throws {
+  public init(_ name: String) throws(HinixError) {
     if let problem = Self.problem(with: name) {
       throw HinixError.invalid(
         problem.detail, queueName: name,
@@ -41,7 +41,7 @@ public struct MsgQueueName: Hashable, Sendable, CustomStringConvertible, Compara
   /// `mqsend` and `mqrecv` do.
   ///
   /// - Throws: ``HinixError`` as ``init(_:)``.
-  public init(addingSlashTo name: String) throws {
+  public init(addingSlashTo name: String) throws(HinixError) {
     try self.init(name.hasPrefix("/") ? name : "/" + name)
   }
 

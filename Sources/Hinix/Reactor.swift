@@ -71,9 +71,9 @@ final class Reactor: Sendable {
   ///   ``Limit/descriptors(limit:)`` limit for `EMFILE`), `EAGAIN` from
   ///   `pthread_create` when threads do. The failure is not remembered: the
   ///   next call tries again, and succeeds once the resources are back.
-  static func shared() throws -> Reactor {
+  static func shared() throws(HinixError) -> Reactor {
     if let reactor = instance.load() { return reactor }
-    return try starting.withLock { _ in
+    return try starting.withLock { _ throws(HinixError) in
       if let reactor = instance.load() { return reactor }
       return instance.storeIfNil(try start())
     }
@@ -106,15 +106,11 @@ final class Reactor: Sendable {
   }
 
   /// Creates the epoll set and starts the thread that waits on it.
-  private static func start() throws -> Reactor {
+  private static func start() throws(HinixError) -> Reactor {
     let epoll = CHinix_epoll_create1(CHinix_EPOLL_CLOEXEC)
     guard epoll >= 0 else {
-      var error = HinixError.current("epoll_create1")
-      if error.errno == .tooManyOpenFiles {
-        error.limit = SystemLimits.current().descriptorLimit.map { .descriptors(limit: $0) }
-      }
-      error.detail = "the reactor that async calls wait in could not start"
-      throw error
+      throw HinixError.currentOpening(
+        .epollCreate1, detail: "the reactor that async calls wait in could not start")
     }
     let reactor = Reactor(epoll: epoll)
     var thread = pthread_t()
@@ -130,7 +126,7 @@ final class Reactor: Sendable {
       Unmanaged<Reactor>.fromOpaque(context).release()
       _ = Glibc.close(epoll)
       throw HinixError(
-        Errno(rawValue: result), operation: "pthread_create",
+        Errno(rawValue: result), operation: .pthreadCreate,
         detail:
           "the reactor that async calls wait in could not start its thread"
           + " (threads are bounded by RLIMIT_NPROC, kernel.threads-max and a cgroup's pids.max)")
@@ -275,17 +271,17 @@ extension GuardedDescriptor {
   /// - Throws: `CancellationError` if the task is cancelled, ``HinixError``
   ///   with `EBADF` if the descriptor is closed (before or during the wait),
   ///   or as ``Reactor/shared()`` if the reactor cannot start.
-  func waitUntilReady(_ events: UInt32, _ operation: StaticString) async throws {
+  func waitUntilReady(_ events: UInt32, _ operation: HinixError.Operation) async throws {
     try beginBorrow(operation)
     defer { endBorrow() }
     let reactor = try Reactor.shared()
     switch await reactor.wait(for: events, on: self) {
     case .ready: return
     case .cancelled: throw CancellationError()
-    case .closed: throw HinixError.closed(operation.description, queueName: label)
+    case .closed: throw HinixError.closed(operation, queueName: label)
     case .failed(let code):
       throw HinixError(
-        Errno(rawValue: code), operation: "epoll_ctl", queueName: label,
+        Errno(rawValue: code), operation: .epollCtl, queueName: label,
         detail: "the descriptor cannot be waited on with epoll")
     }
   }

@@ -15,7 +15,7 @@ import Hinix
 public func parseQueueName(_ text: String) throws -> MsgQueueName {
   do {
     return try MsgQueueName(addingSlashTo: text)
-  } catch let error as HinixError {
+  } catch {
     throw ValidationError("invalid queue name \(text.debugDescription): \(error.detail ?? error.description)")
   }
 }

@@ -88,7 +88,7 @@ extension Mq {
       while true {
         if try isRemoved(descriptor) {
           throw HinixError(
-            .noSuchFileOrDirectory, operation: "fstat", queueName: name.rawValue,
+            .noSuchFileOrDirectory, operation: .init(rawValue: "fstat"), queueName: name.rawValue,
             detail: "the queue was removed while it was being watched")
         }
         let state = try QueueState(queue)
@@ -102,7 +102,7 @@ extension Mq {
         if let left, left <= .zero {
           if nonEmptyLines > 0 { return }
           throw HinixError(
-            .timedOut, operation: "epoll_wait", queueName: name.rawValue,
+            .timedOut, operation: .epollWait, queueName: name.rawValue,
             detail: "no message arrived within \(seconds(timeout ?? .zero)) s")
         }
         // Without inotify, look for removal once a second.
@@ -127,7 +127,7 @@ extension Mq {
       }
       // write(2) at once, so a reader of a pipe sees each line as it happens.
       guard StandardOutput.write(line + "\n") else {
-        throw HinixError(.brokenPipe, operation: "write", detail: "standard output was closed")
+        throw HinixError(.brokenPipe, operation: .write, detail: "standard output was closed")
       }
     }
 
@@ -135,7 +135,7 @@ extension Mq {
     private func isRemoved(_ descriptor: CInt) throws -> Bool {
       var info = stat()
       guard fstat(descriptor, &info) == 0 else {
-        throw HinixError(Errno(rawValue: errno), operation: "fstat", queueName: name.rawValue)
+        throw HinixError(Errno(rawValue: errno), operation: .init(rawValue: "fstat"), queueName: name.rawValue)
       }
       return info.st_nlink == 0
     }

@@ -188,7 +188,7 @@ struct ReactorStartTests {
         failure = error
       }
       #expect(failure?.errno == .tooManyOpenFiles)
-      #expect(failure?.operation == "epoll_create1")
+      #expect(failure?.operation == .epollCreate1)
       #expect(failure?.limit == .descriptors(limit: cap))
       #expect(Reactor.running == nil)
       for fd in held { close(fd) }
@@ -223,7 +223,7 @@ struct ReactorStartTests {
       limit = saved
       precondition(setrlimit(__rlimit_resource_t(__RLIMIT_NPROC.rawValue), &limit) == 0)
       #expect(failure?.errno == .resourceTemporarilyUnavailable)
-      #expect(failure?.operation == "pthread_create")
+      #expect(failure?.operation == .pthreadCreate)
       #expect(Reactor.running == nil)
       // No descriptor was left behind by the failed start: the next one succeeds.
       try await event.async.wait()
