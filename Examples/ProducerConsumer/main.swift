@@ -36,7 +36,7 @@ func spawnSelf(_ arguments: [String]) throws -> pid_t {
   defer { argv.forEach { free($0) } }
   var pid: pid_t = 0
   let result = posix_spawn(&pid, "/proc/self/exe", nil, nil, argv, environ)
-  guard result == 0 else { throw HinixError(.init(rawValue: result), operation: "posix_spawn") }
+  guard result == 0 else { throw HinixError(.init(rawValue: result), operation: .init(rawValue: "posix_spawn")) }
   return pid
 }
 

@@ -46,7 +46,7 @@ public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible 
   public static let expired = Deadline(seconds: 0)
 
   /// The deadline `duration` from now. A negative duration gives a deadline
-  /// in the past.
+  /// in the past; one beyond the ends of `Int64`'s seconds saturates.
   public static func after(_ duration: Duration) -> Deadline {
     now + duration
   }
@@ -56,12 +56,22 @@ public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible 
     Glibc.timespec(tv_sec: Int(seconds), tv_nsec: Int(nanoseconds))
   }
 
-  /// Adds a duration; the result saturates instead of overflowing.
+  /// The `timespec` to pass to `mq_timedsend` and `mq_timedreceive`: a
+  /// deadline before the epoch has passed, like the epoch, where the kernel
+  /// would reject its negative seconds with `EINVAL`.
+  var kernelTimespec: Glibc.timespec {
+    seconds < 0 ? Glibc.timespec(tv_sec: 0, tv_nsec: 0) : timespec
+  }
+
+  /// Adds a duration; the result saturates at the ends of `Int64`'s seconds
+  /// instead of overflowing, also for a duration longer than `Int64.max` seconds.
   public static func + (lhs: Deadline, rhs: Duration) -> Deadline {
-    let (seconds, attoseconds) = rhs.components
+    // Normalised first: the fields are `var`, so nanoseconds may be out of range.
+    let start = Deadline(seconds: lhs.seconds, nanoseconds: lhs.nanoseconds)
+    let (seconds, attoseconds) = rhs.saturatingComponents
     return Deadline(
-      seconds: saturatingAdd(lhs.seconds, seconds),
-      nanoseconds: lhs.nanoseconds + attoseconds / 1_000_000_000)
+      seconds: saturatingAdd(start.seconds, seconds),
+      nanoseconds: start.nanoseconds + attoseconds / 1_000_000_000)
   }
 
   /// Orders deadlines in time.
@@ -71,8 +81,10 @@ public struct Deadline: Sendable, Hashable, Comparable, CustomStringConvertible 
 
   /// `seconds.nanoseconds`, for logs.
   public var description: String {
-    let fraction = String(nanoseconds)
-    return "\(seconds).\(String(repeating: "0", count: 9 - fraction.count))\(fraction)"
+    // Normalised first: the fields are `var`, so nanoseconds may be out of range.
+    let normal = Deadline(seconds: seconds, nanoseconds: nanoseconds)
+    let fraction = String(normal.nanoseconds)
+    return "\(normal.seconds).\(String(repeating: "0", count: 9 - fraction.count))\(fraction)"
   }
 }
 

@@ -72,14 +72,10 @@ public final class EventFd: Sendable {
   /// - Throws: ``HinixError``: `EMFILE` or `ENFILE` when descriptors run out.
   ///
   /// The corresponding C function is `eventfd`.
-  public init(initialValue: UInt32 = 0, options: Options = []) throws {
+  public init(initialValue: UInt32 = 0, options: Options = []) throws(HinixError) {
     let fd = CHinix_eventfd(initialValue, options.flags)
     guard fd != -1 else {
-      var error = HinixError.current("eventfd")
-      if error.errno == .tooManyOpenFiles {
-        error.limit = SystemLimits.current().descriptorLimit.map { .descriptors(limit: $0) }
-      }
-      throw error
+      throw HinixError.currentOpening(.eventfd)
     }
     self.options = options
     self.guarded = GuardedDescriptor(fd, label: nil) { Glibc.close($0) }
@@ -97,7 +93,7 @@ public final class EventFd: Sendable {
   ///   - options: More options; ``Options/semaphore`` is added.
   /// - Returns: The eventfd.
   /// - Throws: As ``init(initialValue:options:)``.
-  public static func semaphore(initialValue: UInt32 = 0, options: Options = []) throws -> EventFd {
+  public static func semaphore(initialValue: UInt32 = 0, options: Options = []) throws(HinixError) -> EventFd {
     try EventFd(initialValue: initialValue, options: options.union(.semaphore))
   }
 
@@ -113,19 +109,19 @@ public final class EventFd: Sendable {
   ///   counter is zero.
   ///
   /// The corresponding C function is `read`.
-  public func read(retryOnInterrupt: Bool = true) throws -> UInt64 {
-    try guarded.withDescriptor("read") { fd in
+  public func read(retryOnInterrupt: Bool = true) throws(HinixError) -> UInt64 {
+    try guarded.withDescriptor(.read) { (fd) throws(HinixError) in
       var value: UInt64 = 0
       if retrying(retryOnInterrupt, { CHinix_eventfd_read(fd, &value) }) != 0 {
-        try throwCurrentError("read")
+        try throwCurrentError(.read)
       }
       return value
     }
   }
 
   @inline(never)
-  func throwCurrentError(_ operation: StaticString) throws -> Never {
-    throw HinixError.current(operation.description)
+  func throwCurrentError(_ operation: HinixError.Operation) throws(HinixError) -> Never {
+    throw HinixError.current(operation)
   }
 
   /// Reads the counter if it is not zero, without waiting and without
@@ -137,25 +133,25 @@ public final class EventFd: Sendable {
   /// The corresponding C function is `preadv2` with `RWF_NOWAIT`; on kernels
   /// whose eventfd lacks it, `poll` then `read`, in which case a thread
   /// that reads between the two can make this call wait.
-  public func tryRead() throws -> UInt64? {
-    try guarded.withDescriptor("read") { fd in try tryRead(fd) }
+  public func tryRead() throws(HinixError) -> UInt64? {
+    try guarded.withDescriptor(.read) { (fd) throws(HinixError) in try tryRead(fd) }
   }
 
-  private func tryRead(_ fd: CInt) throws -> UInt64? {
+  private func tryRead(_ fd: CInt) throws(HinixError) -> UInt64? {
     var value: UInt64 = 0
     if retrying(true, { CHinix_eventfd_read_nowait(fd, &value) }) == 0 { return value }
     switch systemErrno {
     case EAGAIN: return nil
     case EOPNOTSUPP, EINVAL:
-      guard try pollReady(fd, events: Int16(POLLIN), timeout: .zero, operation: "poll", label: nil)
+      guard try pollReady(fd, events: Int16(POLLIN), timeout: .zero, operation: .poll, label: nil)
       else { return nil }
       guard retrying(true, { CHinix_eventfd_read(fd, &value) }) == 0 else {
         if systemErrno == EAGAIN { return nil }
-        throw HinixError.current("read")
+        throw HinixError.current(.read)
       }
       return value
     default:
-      throw HinixError.current("preadv2")
+      throw HinixError.current(.preadv2)
     }
   }
 
@@ -165,20 +161,22 @@ public final class EventFd: Sendable {
   /// time neither stretches nor cuts it short. When another reader takes the
   /// count first, the call waits again for the time that is left.
   ///
+  /// - Parameter timeout: The longest wait. Zero or less tries once without
+  ///   waiting; more than 2^62 seconds (146 billion years) waits as long as it takes.
   /// - Returns: The value, as ``read(retryOnInterrupt:)``.
   /// - Throws: ``HinixError``: `ETIMEDOUT` if the counter stayed zero.
-  public func read(timeout: Duration) throws -> UInt64 {
-    try guarded.withDescriptor("read") { fd in
+  public func read(timeout: Duration) throws(HinixError) -> UInt64 {
+    try guarded.withDescriptor(.read) { (fd) throws(HinixError) in
       let clock = SuspendingClock()
-      let deadline = clock.now + timeout
+      let deadline = clock.deadline(after: timeout)
       while true {
         if let value = try tryRead(fd) { return value }
-        let left = clock.now.duration(to: deadline)
-        guard left > .zero,
-          try pollReady(fd, events: Int16(POLLIN), timeout: left, operation: "poll", label: nil)
+        let left = deadline.map { clock.now.duration(to: $0) }
+        guard left.map({ $0 > .zero }) ?? true,
+          try pollReady(fd, events: Int16(POLLIN), timeout: left, operation: .poll, label: nil)
         else {
           throw HinixError(
-            .timedOut, operation: "read", detail: "the counter stayed zero for \(timeout)")
+            .timedOut, operation: .read, detail: "the counter stayed zero for \(timeout)")
         }
       }
     }
@@ -187,14 +185,15 @@ public final class EventFd: Sendable {
   /// Waits until the counter is not zero, without reading it.
   ///
   /// - Parameter timeout: The longest wait, on the monotonic clock, or `nil`
-  ///   to wait as long as it takes.
+  ///   to wait as long as it takes. Zero or less looks once without waiting;
+  ///   more than 2^62 seconds (146 billion years) is the same as `nil`.
   /// - Returns: `true` if the counter is not zero, `false` if the time ran out.
   /// - Throws: ``HinixError``.
   ///
   /// The corresponding C function is `poll`.
-  public func waitUntilReadable(timeout: Duration? = nil) throws -> Bool {
-    try guarded.withDescriptor("poll") { fd in
-      try pollReady(fd, events: Int16(POLLIN), timeout: timeout, operation: "poll", label: nil)
+  public func waitUntilReadable(timeout: Duration? = nil) throws(HinixError) -> Bool {
+    try guarded.withDescriptor(.poll) { (fd) throws(HinixError) in
+      try pollReady(fd, events: Int16(POLLIN), timeout: timeout, operation: .poll, label: nil)
     }
   }
 
@@ -210,8 +209,8 @@ public final class EventFd: Sendable {
   ///   the eventfd is non-blocking and the counter would overflow.
   ///
   /// The corresponding C function is `write`.
-  public func write(_ value: UInt64 = 1, retryOnInterrupt: Bool = true) throws {
-    try guarded.withDescriptor("write") { fd in
+  public func write(_ value: UInt64 = 1, retryOnInterrupt: Bool = true) throws(HinixError) {
+    try guarded.withDescriptor(.write) { (fd) throws(HinixError) in
       if retrying(retryOnInterrupt, { CHinix_eventfd_write(fd, value) }) != 0 {
         try throwWriteError(value)
       }
@@ -219,14 +218,14 @@ public final class EventFd: Sendable {
   }
 
   @inline(never)
-  func throwWriteError(_ value: UInt64) throws -> Never {
-    var error = HinixError.current("write")
-    if error.errno == .invalidArgument {
-      error.detail = "an eventfd counter holds at most 0xfffffffffffffffe"
-    } else if error.errno == .resourceTemporarilyUnavailable {
-      error.detail = "adding \(value) would take the counter past 0xfffffffffffffffe"
-    }
-    throw error
+  func throwWriteError(_ value: UInt64) throws(HinixError) -> Never {
+    let detail: String? =
+      switch systemErrno {
+      case EINVAL: "an eventfd counter holds at most 0xfffffffffffffffe"
+      case EAGAIN: "adding \(value) would take the counter past 0xfffffffffffffffe"
+      default: nil
+      }
+    throw HinixError.current(.write, detail: detail)
   }
 
   // MARK: Descriptor
@@ -238,10 +237,10 @@ public final class EventFd: Sendable {
   /// - Throws: ``HinixError``: `EMFILE` when descriptors run out.
   ///
   /// The corresponding C function is `fcntl` with `F_DUPFD_CLOEXEC`.
-  public func duplicate() throws -> EventFd {
-    try guarded.withDescriptor("fcntl") { fd in
+  public func duplicate() throws(HinixError) -> EventFd {
+    try guarded.withDescriptor(.fcntl) { (fd) throws(HinixError) in
       let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
-      guard copy != -1 else { throw HinixError.current("fcntl") }
+      guard copy != -1 else { throw HinixError.current(.fcntl) }
       return EventFd(adopting: copy, options: options.subtracting(.inheritable))
     }
   }
@@ -256,16 +255,19 @@ public final class EventFd: Sendable {
   /// Calls `body` with the descriptor, which stays open until `body` returns.
   ///
   /// - Throws: ``HinixError`` with `EBADF` if the eventfd was closed, or what `body` throws.
+  ///   Untyped, because `body` may throw any error.
   public func withDescriptor<R>(_ body: (FileDescriptor) throws -> R) throws -> R {
-    try guarded.withDescriptor("withDescriptor") { try body(FileDescriptor(rawValue: $0)) }
+    try guarded.withDescriptor(.withDescriptor) { (fd) throws(HinixError) in
+      Result { try body(FileDescriptor(rawValue: fd)) }
+    }.get()
   }
 
   /// Closes the descriptor, now or when the calls in flight return; closing
   /// again does nothing.
   ///
   /// - Throws: ``HinixError`` if the kernel reported an error.
-  public func close() throws {
-    try guarded.close("close")
+  public func close() throws(HinixError) {
+    try guarded.close(.close)
   }
 
   /// Whether ``close()`` has been called.

@@ -46,7 +46,9 @@ final class GuardedDescriptor: Sendable {
 
   /// Runs `body` with the descriptor, which stays open until it returns.
   @inline(__always)
-  func withDescriptor<R>(_ operation: StaticString, _ body: (CInt) throws -> R) throws -> R {
+  func withDescriptor<R>(
+    _ operation: HinixError.Operation, _ body: (CInt) throws(HinixError) -> R
+  ) throws(HinixError) -> R {
     let old = state.wrappingAdd(1, ordering: .acquiring).oldValue
     defer { release() }
     if old & Self.closeRequested != 0 { try throwClosed(operation) }
@@ -55,7 +57,7 @@ final class GuardedDescriptor: Sendable {
 
   /// Starts a borrow that outlives one synchronous call (an `async` wait);
   /// ``endBorrow()`` ends it. While borrowed, the descriptor stays open.
-  func beginBorrow(_ operation: StaticString) throws {
+  func beginBorrow(_ operation: HinixError.Operation) throws(HinixError) {
     let old = state.wrappingAdd(1, ordering: .acquiring).oldValue
     if old & Self.closeRequested != 0 {
       release()
@@ -68,8 +70,8 @@ final class GuardedDescriptor: Sendable {
 
   /// The error for a call on a closed descriptor (out of line: it is rare).
   @inline(never)
-  private func throwClosed(_ operation: StaticString) throws -> Never {
-    throw HinixError.closed(operation.description, queueName: label)
+  private func throwClosed(_ operation: HinixError.Operation) throws(HinixError) -> Never {
+    throw HinixError.closed(operation, queueName: label)
   }
 
   /// Ends a borrow; the last user after a close request closes the descriptor.
@@ -103,13 +105,13 @@ final class GuardedDescriptor: Sendable {
   /// again does nothing.
   ///
   /// - Throws: ``HinixError`` if the kernel's `close` failed.
-  func close(_ operation: String) throws {
+  func close(_ operation: HinixError.Operation) throws(HinixError) {
     let old = state.bitwiseOr(Self.closeRequested, ordering: .acquiringAndReleasing).oldValue
     // Tasks suspended in an async wait hold borrows: wake them, so that
     // they end their borrows and the descriptor can close; and take the
     // descriptor out of the reactor's epoll set.
-    if old & Self.closeRequested == 0, Reactor.isRunning.load(ordering: .acquiring) {
-      Reactor.shared.descriptorClosing(rawValue)
+    if old & Self.closeRequested == 0, let reactor = Reactor.running {
+      reactor.descriptorClosing(rawValue)
     }
     guard old & Self.closeRequested == 0, old & Self.usersMask == 0, closeIfLast() else { return }
     // close(2) is never retried: the descriptor is gone even when it reports EINTR.
@@ -121,7 +123,7 @@ final class GuardedDescriptor: Sendable {
   deinit {
     // No other reference exists, so no call can be in flight.
     if state.load(ordering: .acquiring) & Self.closedFlag == 0 {
-      if Reactor.isRunning.load(ordering: .acquiring) { Reactor.shared.descriptorClosing(rawValue) }
+      Reactor.running?.descriptorClosing(rawValue)
       _ = closeFunction(rawValue)
     }
   }
@@ -146,17 +148,19 @@ func isCloseOnExec(_ fd: CInt) -> Bool? {
 
 /// Waits with poll(2) for `events` on `fd` for at most `timeout` (nil: no
 /// limit) measured on the monotonic clock; EINTR restarts the wait with the
-/// time that is left. Returns whether the descriptor became ready.
+/// time that is left. A timeout of zero or less polls once; one longer than
+/// `Duration.unlimitedTimeout` has no limit. Returns whether the
+/// descriptor became ready.
 func pollReady(
-  _ fd: CInt, events: Int16, timeout: Duration?, operation: String, label: String?
-) throws -> Bool {
+  _ fd: CInt, events: Int16, timeout: Duration?, operation: HinixError.Operation, label: String?
+) throws(HinixError) -> Bool {
   let clock = SuspendingClock()
-  let deadline = timeout.map { clock.now + $0 }
+  let deadline = timeout.flatMap { clock.deadline(after: $0) }  // nil: no limit
   while true {
     var milliseconds: CInt = -1
     if let deadline {
       let left = clock.now.duration(to: deadline)
-      milliseconds = left <= .zero ? 0 : CInt(clamping: left.roundedUpMilliseconds)
+      milliseconds = CInt(clamping: left.roundedUpMilliseconds)
     }
     var entry = pollfd(fd: fd, events: events, revents: 0)
     let result = poll(&entry, 1, milliseconds)
@@ -173,11 +177,37 @@ func pollReady(
 }
 
 extension Duration {
-  /// The duration in whole milliseconds, rounded up, so a wait never ends early.
+  /// The longest timeout that has a deadline: 2^62 seconds, some 146 billion
+  /// years. A longer one waits without a deadline, so that adding it to the
+  /// clock's reading can neither overflow nor trap.
+  static let unlimitedTimeout = Duration.seconds(Int64(1) << 62)
+
+  /// The duration in whole milliseconds, rounded up so that a wait never
+  /// ends early; 0 for a duration of zero or less, and `Int64.max` for one
+  /// too long to count in milliseconds.
   var roundedUpMilliseconds: Int64 {
-    let (seconds, attoseconds) = components
-    let millisecondsFromAttos = (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-    return seconds.multipliedReportingOverflow(by: 1000).overflow
-      ? Int64.max : seconds * 1000 + millisecondsFromAttos
+    guard self > .zero else { return 0 }
+    let attosecondsPerMillisecond: Int128 = 1_000_000_000_000_000
+    return Int64(clamping: (attoseconds + attosecondsPerMillisecond - 1) / attosecondsPerMillisecond)
+  }
+
+  /// `components`, saturated: a duration beyond `Int64`'s seconds gives
+  /// `Int64.max` or `Int64.min` seconds and no attoseconds, where
+  /// `components` would trap.
+  var saturatingComponents: (seconds: Int64, attoseconds: Int64) {
+    let (seconds, attoseconds) = self.attoseconds.quotientAndRemainder(
+      dividingBy: 1_000_000_000_000_000_000)
+    guard let whole = Int64(exactly: seconds) else { return (seconds > 0 ? .max : .min, 0) }
+    return (whole, Int64(attoseconds))
+  }
+}
+
+extension SuspendingClock {
+  /// The instant `timeout` from now, measured on this clock; a timeout of
+  /// zero or less gives now, and `nil` means no deadline: the timeout is
+  /// longer than `Duration.unlimitedTimeout`.
+  func deadline(after timeout: Duration) -> Instant? {
+    if timeout > .unlimitedTimeout { return nil }
+    return now + max(timeout, .zero)
   }
 }

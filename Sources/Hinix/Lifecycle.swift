@@ -31,7 +31,8 @@ extension MsgQueue {
   ///   - permissions: The queue's mode; owner read and write by default.
   ///   - body: What to do with the queue.
   /// - Returns: What `body` returns.
-  /// - Throws: ``HinixError`` if the queue cannot be created, or what `body` throws.
+  /// - Throws: ``HinixError`` if the queue cannot be created, or what `body`
+  ///   throws. Untyped, because `body` may throw any error.
   public static func withTemporary<R>(
     maxMessages: Int, messageSize: Int, permissions: FilePermissions = .ownerReadWrite,
     _ body: (MsgQueue) throws -> R
@@ -53,13 +54,13 @@ extension MsgQueue {
 
   private static func createTemporary(
     _ maxMessages: Int, _ messageSize: Int, _ permissions: FilePermissions
-  ) throws -> MsgQueue {
+  ) throws(HinixError) -> MsgQueue {
     while true {
       let name = "/hinix-tmp-\(getpid())-\(String(UInt64.random(in: 0 ... .max), radix: 36))"
       do {
         return try createExclusive(
           name, maxMessages: maxMessages, messageSize: messageSize, permissions: permissions)
-      } catch let error as HinixError where error.errno == .fileExists {
+      } catch where error.errno == .fileExists {
         continue  // 64 random bits taken: try others
       }
     }
@@ -89,23 +90,23 @@ extension MsgQueue {
   ///   is not closed then.
   ///
   /// The corresponding C functions are `mq_getattr`, `fcntl` and `readlink`.
-  public convenience init(adopting descriptor: FileDescriptor) throws {
+  public convenience init(adopting descriptor: FileDescriptor) throws(HinixError) {
     let fd = descriptor.rawValue
     var attributes = mq_attr()
     guard CHinix_mq_getattr(fd, &attributes) == 0 else {
-      var error = HinixError.current("mq_getattr")
-      error.detail = describeDescriptor(fd, expected: "a message queue")
-      throw error
+      let code = Errno(rawValue: systemErrno)
+      throw HinixError(
+        code, operation: .mqGetAttr, detail: describeDescriptor(fd, expected: "a message queue"))
     }
     let flags = fcntl(fd, F_GETFL)
-    guard flags != -1 else { throw HinixError.current("fcntl") }
+    guard flags != -1 else { throw HinixError.current(.fcntl) }
     // The link's bytes, not a String: a name need not be UTF-8.
     var path = linkTargetBytes("/proc/self/fd/\(fd)") ?? []
     let deleted = Array(" (deleted)".utf8)
     if path.count > deleted.count, path.suffix(deleted.count).elementsEqual(deleted) {
       path.removeLast(deleted.count)
     }
-    let name = (try? MsgQueueName(bytes: path)) ?? (try! MsgQueueName("/fd-\(fd)"))
+    let name = (try? MsgQueueName(bytes: path)) ?? MsgQueueName(unchecked: "/fd-\(fd)")
     self.init(
       owning: fd, name: name, access: AccessMode(rawValue: flags & O_ACCMODE),
       attributes: attributes)
@@ -125,16 +126,14 @@ extension EventFd {
   ///   `EINVAL` if it is not an eventfd; the detail says what it is, for
   ///   example "descriptor 5 is a pipe (FIFO), not an eventfd". The
   ///   descriptor is not closed then.
-  public convenience init(adopting descriptor: FileDescriptor) throws {
+  public convenience init(adopting descriptor: FileDescriptor) throws(HinixError) {
     let fd = descriptor.rawValue
     guard fcntl(fd, F_GETFD) != -1 else {
-      var error = HinixError.current("fcntl")
-      error.detail = "descriptor \(fd) is not open"
-      throw error
+      throw HinixError.current(.fcntl, detail: "descriptor \(fd) is not open")
     }
     guard descriptorTarget(fd) == "anon_inode:[eventfd]" else {
       throw HinixError(
-        .invalidArgument, operation: "readlink",
+        .invalidArgument, operation: .readlink,
         detail: describeDescriptor(fd, expected: "an eventfd"))
     }
     var options: Options = []

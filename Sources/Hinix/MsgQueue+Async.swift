@@ -31,6 +31,12 @@ extension MsgQueue {
   ///   ``HinixError`` `EBADF`; the descriptor is closed once it has left the
   ///   reactor.
   /// - A descriptor opened with ``Options/nonBlocking`` works the same way.
+  /// - Errors: each call throws ``HinixError``, or `CancellationError` when
+  ///   its task is cancelled. Two types, so their `throws` is untyped (the
+  ///   synchronous calls declare `throws(HinixError)`); the reactor that they
+  ///   wait in starts with the first call that waits, and if it cannot (out of
+  ///   descriptors or threads) that call throws `EMFILE` or `EAGAIN` and a
+  ///   later one tries again.
   public struct AsyncCalls: Sendable {
     /// The queue.
     public let queue: MsgQueue
@@ -48,7 +54,7 @@ extension MsgQueue {
     public func receive(into buffer: UnsafeMutableRawBufferPointer) async throws -> Received {
       while true {
         if let received = try queue.tryReceive(into: buffer) { return received }
-        try await queue.guarded.waitUntilReady(CHinix_EPOLLIN, "mq_timedreceive")
+        try await queue.guarded.waitUntilReady(CHinix_EPOLLIN, .mqTimedReceive)
       }
     }
 
@@ -59,7 +65,7 @@ extension MsgQueue {
     public func receive() async throws -> Message {
       while true {
         if let message = try queue.tryReceive() { return message }
-        try await queue.guarded.waitUntilReady(CHinix_EPOLLIN, "mq_timedreceive")
+        try await queue.guarded.waitUntilReady(CHinix_EPOLLIN, .mqTimedReceive)
       }
     }
 
@@ -83,7 +89,7 @@ extension MsgQueue {
     /// that has passed, and `epoll_wait` on the reactor's thread.
     public func send(_ message: UnsafeRawBufferPointer, priority: UInt32 = 0) async throws {
       while try !queue.trySend(message, priority: priority) {
-        try await queue.guarded.waitUntilReady(CHinix_EPOLLOUT, "mq_timedsend")
+        try await queue.guarded.waitUntilReady(CHinix_EPOLLOUT, .mqTimedSend)
       }
     }
 
@@ -92,7 +98,7 @@ extension MsgQueue {
     /// - Throws: As ``send(_:priority:)-(UnsafeRawBufferPointer,_)``.
     public func send(_ message: some Collection<UInt8>, priority: UInt32 = 0) async throws {
       while try !queue.trySend(message, priority: priority) {
-        try await queue.guarded.waitUntilReady(CHinix_EPOLLOUT, "mq_timedsend")
+        try await queue.guarded.waitUntilReady(CHinix_EPOLLOUT, .mqTimedSend)
       }
     }
 
@@ -107,14 +113,14 @@ extension MsgQueue {
     ///
     /// - Throws: `CancellationError`, or ``HinixError`` `EBADF` if the queue is closed.
     public func waitUntilReadable() async throws {
-      try await queue.guarded.waitUntilReady(CHinix_EPOLLIN, "epoll_wait")
+      try await queue.guarded.waitUntilReady(CHinix_EPOLLIN, .epollWait)
     }
 
     /// Suspends the task until the queue has room for a message.
     ///
     /// - Throws: `CancellationError`, or ``HinixError`` `EBADF` if the queue is closed.
     public func waitUntilWritable() async throws {
-      try await queue.guarded.waitUntilReady(CHinix_EPOLLOUT, "epoll_wait")
+      try await queue.guarded.waitUntilReady(CHinix_EPOLLOUT, .epollWait)
     }
   }
 
@@ -135,6 +141,9 @@ extension MsgQueue {
 
   /// An asynchronous sequence of received messages; see ``MsgQueue/messages``.
   public struct Messages: AsyncSequence, Sendable {
+    /// What the sequence throws: only ``HinixError``.
+    public typealias Failure = HinixError
+
     /// The queue.
     public let queue: MsgQueue
 
@@ -143,16 +152,28 @@ extension MsgQueue {
 
     /// Receives the next message on each step.
     public struct Iterator: AsyncIteratorProtocol {
+      /// What a step throws: cancellation and closing end the sequence instead.
+      public typealias Failure = HinixError
+
       let queue: MsgQueue
 
       /// The next message, or `nil` once the queue is closed or the task cancelled.
-      public mutating func next() async throws -> Message? {
-        do {
-          return try await queue.async.receive()
-        } catch is CancellationError {
-          return nil
-        } catch let error as HinixError where error.errno == .badFileDescriptor && queue.isClosed {
-          return nil
+      ///
+      /// - Throws: ``HinixError`` for any failure but the queue's closing;
+      ///   cancellation ends the sequence rather than throwing.
+      public mutating func next() async throws(HinixError) -> Message? {
+        while true {
+          if let message = try queue.tryReceive() { return message }
+          do {
+            try await queue.guarded.waitUntilReady(CHinix_EPOLLIN, .mqTimedReceive)
+          } catch is CancellationError {
+            return nil
+          } catch let error as HinixError {
+            if error.errno == .badFileDescriptor && queue.isClosed { return nil }
+            throw error
+          } catch {
+            return nil  // waitUntilReady throws nothing else
+          }
         }
       }
     }
@@ -168,6 +189,9 @@ extension EventFd {
   public var async: AsyncCalls { AsyncCalls(event: self) }
 
   /// Reading and waiting that suspend the task, not the thread. Get one from ``EventFd/async``.
+  ///
+  /// Each call throws ``HinixError``, or `CancellationError` when its task
+  /// is cancelled, so their `throws` is untyped; see ``MsgQueue/AsyncCalls``.
   public struct AsyncCalls: Sendable {
     /// The eventfd.
     public let event: EventFd
@@ -182,7 +206,7 @@ extension EventFd {
     public func read() async throws -> UInt64 {
       while true {
         if let value = try event.tryRead() { return value }
-        try await event.guarded.waitUntilReady(CHinix_EPOLLIN, "read")
+        try await event.guarded.waitUntilReady(CHinix_EPOLLIN, .read)
       }
     }
 
@@ -190,7 +214,7 @@ extension EventFd {
     ///
     /// - Throws: `CancellationError`, or ``HinixError`` `EBADF` if the eventfd is closed.
     public func wait() async throws {
-      try await event.guarded.waitUntilReady(CHinix_EPOLLIN, "epoll_wait")
+      try await event.guarded.waitUntilReady(CHinix_EPOLLIN, .epollWait)
     }
   }
 }

@@ -15,11 +15,11 @@ extension MsgQueue {
   /// - Throws: ``HinixError``.
   ///
   /// The corresponding C function is `mq_getattr`.
-  public func attributes() throws -> Attributes {
-    try guarded.withDescriptor("mq_getattr") { fd in
+  public func attributes() throws(HinixError) -> Attributes {
+    try guarded.withDescriptor(.mqGetAttr) { (fd) throws(HinixError) in
       var attributes = mq_attr()
       guard CHinix_mq_getattr(fd, &attributes) == 0 else {
-        throw HinixError.current("mq_getattr", queueName: name.description)
+        throw HinixError.current(.mqGetAttr, queueName: name.description)
       }
       return Attributes(attributes)
     }
@@ -38,13 +38,13 @@ extension MsgQueue {
   ///
   /// The corresponding C function is `mq_setattr`.
   @discardableResult
-  public func setNonBlocking(_ nonBlocking: Bool) throws -> Bool {
-    try guarded.withDescriptor("mq_setattr") { fd in
+  public func setNonBlocking(_ nonBlocking: Bool) throws(HinixError) -> Bool {
+    try guarded.withDescriptor(.mqSetAttr) { (fd) throws(HinixError) in
       var new = mq_attr()
       new.mq_flags = nonBlocking ? Int(O_NONBLOCK) : 0
       var old = mq_attr()
       guard CHinix_mq_setattr(fd, &new, &old) == 0 else {
-        throw HinixError.current("mq_setattr", queueName: name.description)
+        throw HinixError.current(.mqSetAttr, queueName: name.description)
       }
       return old.mq_flags & Int(O_NONBLOCK) != 0
     }
@@ -58,17 +58,17 @@ extension MsgQueue {
   /// `/dev/mqueue` being mounted.
   ///
   /// - Throws: ``HinixError``, or `EINVAL` if the line cannot be parsed.
-  public func status() throws -> Status {
-    try guarded.withDescriptor("read") { fd in
+  public func status() throws(HinixError) -> Status {
+    try guarded.withDescriptor(.read) { (fd) throws(HinixError) in
       var buffer = [UInt8](repeating: 0, count: 128)
       let count = buffer.withUnsafeMutableBytes { bytes in
         retrying(true) { pread(fd, bytes.baseAddress, bytes.count, 0) }
       }
-      guard count >= 0 else { throw HinixError.current("read", queueName: name.description) }
+      guard count >= 0 else { throw HinixError.current(.read, queueName: name.description) }
       let line = String(decoding: buffer[..<count], as: UTF8.self)
       guard let status = Status(parsing: line) else {
         throw HinixError(
-          .invalidArgument, operation: "read", queueName: name.description,
+          .invalidArgument, operation: .read, queueName: name.description,
           detail: "unexpected status line \(line.debugDescription)")
       }
       return status
@@ -151,8 +151,8 @@ extension MsgQueue {
   ///   error's detail names it), `EINVAL` for an invalid signal.
   ///
   /// The corresponding C function is `mq_notify`.
-  public func requestNotification(_ notification: Notification) throws {
-    try guarded.withDescriptor("mq_notify") { fd in
+  public func requestNotification(_ notification: Notification) throws(HinixError) {
+    try guarded.withDescriptor(.mqNotify) { (fd) throws(HinixError) in
       let result =
         switch notification {
         case .signal(let signal, let value): CHinix_mq_notify_signal(fd, signal, value)
@@ -167,10 +167,10 @@ extension MsgQueue {
   /// - Throws: ``HinixError``.
   ///
   /// The corresponding C function is `mq_notify` with a null `sigevent`.
-  public func cancelNotification() throws {
-    try guarded.withDescriptor("mq_notify") { fd in
+  public func cancelNotification() throws(HinixError) {
+    try guarded.withDescriptor(.mqNotify) { (fd) throws(HinixError) in
       guard CHinix_mq_notify_cancel(fd) == 0 else {
-        throw HinixError.current("mq_notify", queueName: name.description)
+        throw HinixError.current(.mqNotify, queueName: name.description)
       }
     }
   }

@@ -37,7 +37,7 @@ extension MsgQueue {
   /// - Throws: ``HinixError``: `EBUSY` if a process, this one included, is registered.
   ///
   /// The corresponding C function is `mq_notify` with `SIGEV_THREAD`.
-  public func requestNotification(onThread handler: @escaping @Sendable () -> Void) throws {
+  public func requestNotification(onThread handler: @escaping @Sendable () -> Void) throws(HinixError) {
     let key = threadHandlers.withLock { table in
       defer { table.next += 1 }
       table.handlers[table.next] = handler
@@ -51,8 +51,8 @@ extension MsgQueue {
     }
   }
 
-  fileprivate func registerThreadNotification(_ key: UInt) throws {
-    try guarded.withDescriptor("mq_notify") { fd in
+  fileprivate func registerThreadNotification(_ key: UInt) throws(HinixError) {
+    try guarded.withDescriptor(.mqNotify) { (fd) throws(HinixError) in
       guard CHinix_mq_notify_thread(fd, threadTrampoline, UnsafeMutableRawPointer(bitPattern: key)) == 0
       else { throw notifyError() }
     }
@@ -60,12 +60,10 @@ extension MsgQueue {
 
   /// The error for a failed `mq_notify`, naming the holder of the registration on `EBUSY`.
   func notifyError() -> HinixError {
-    var error = HinixError.current("mq_notify", queueName: name.description)
-    if error.errno == .resourceBusy {
-      let holder = (try? status()).map { "process \($0.notifyPID)" } ?? "another process"
-      error.detail = "\(holder) is registered for notification on this queue"
-    }
-    return error
+    let error = HinixError.current(.mqNotify, queueName: name.description)
+    guard error.errno == .resourceBusy else { return error }
+    let holder = (try? status()).map { "process \($0.notifyPID)" } ?? "another process"
+    return error.withDetail("\(holder) is registered for notification on this queue")
   }
 
   // MARK: Stream
@@ -111,7 +109,7 @@ extension MsgQueue {
   ///
   /// - Returns: The sequence, already registered.
   /// - Throws: ``HinixError``: `EBUSY` naming the process that holds the registration.
-  public func arrivals() throws -> Arrivals {
+  public func arrivals() throws(HinixError) -> Arrivals {
     let arrivals = Arrivals(queue: self)
     try arrivals.arm()
     let key = ObjectIdentifier(arrivals)
@@ -139,8 +137,8 @@ extension MsgQueue {
     }
 
     /// Registers for the next notification unless a registration is armed.
-    fileprivate func arm() throws {
-      try armedKey.withLock { armed in
+    fileprivate func arm() throws(HinixError) {
+      try armedKey.withLock { (armed) throws(HinixError) in
         guard armed == nil, !finished.load(ordering: .acquiring) else { return }
         let continuation = self.continuation
         let key = threadHandlers.withLock { table in
@@ -152,7 +150,7 @@ extension MsgQueue {
           }
           return key
         }
-        do {
+        do throws(HinixError) {
           try queue.registerThreadNotification(key)
           armed = key
         } catch {

@@ -25,7 +25,7 @@ extension MsgQueue {
   /// The corresponding C function is `mq_receive`. It makes no heap allocation.
   public func receive(
     into buffer: UnsafeMutableRawBufferPointer, retryOnInterrupt: Bool = true
-  ) throws -> Received {
+  ) throws(HinixError) -> Received {
     try receive(into: buffer, wait: .blocking, retryOnInterrupt: retryOnInterrupt)!
   }
 
@@ -36,7 +36,7 @@ extension MsgQueue {
   /// - Throws: ``HinixError`` for any other failure.
   ///
   /// The corresponding C function is `mq_timedreceive`, with a deadline that has passed.
-  public func tryReceive(into buffer: UnsafeMutableRawBufferPointer) throws -> Received? {
+  public func tryReceive(into buffer: UnsafeMutableRawBufferPointer) throws(HinixError) -> Received? {
     try receive(into: buffer, wait: .never, retryOnInterrupt: true)
   }
 
@@ -59,9 +59,9 @@ extension MsgQueue {
   ///
   /// - Parameters:
   ///   - buffer: Where to put the message: at least ``messageSize`` bytes.
-  ///   - timeout: The longest wait, measured on the monotonic clock.
-  ///   - retryOnInterrupt: Ignored: a signal never ends the wait early; the
-  ///     wait resumes with the time that is left.
+  ///   - timeout: The longest wait, measured on the monotonic clock. Zero or
+  ///     less tries once without waiting; more than 2^62 seconds (146 billion
+  ///     years) waits as long as it takes.
   /// - Returns: The message's length, at the start of `buffer`, and its priority.
   /// - Throws: ``HinixError``: `ETIMEDOUT` if no message came, and as
   ///   ``receive(into:retryOnInterrupt:)``.
@@ -69,10 +69,10 @@ extension MsgQueue {
   /// The corresponding C functions are `mq_timedreceive`, with a deadline
   /// that has passed, and `poll`. It makes no heap allocation.
   public func receive(
-    into buffer: UnsafeMutableRawBufferPointer, timeout: Duration, retryOnInterrupt: Bool = true
-  ) throws -> Received {
+    into buffer: UnsafeMutableRawBufferPointer, timeout: Duration
+  ) throws(HinixError) -> Received {
     let clock = SuspendingClock()
-    let deadline = clock.now + timeout
+    let deadline = clock.deadline(after: timeout)
     while true {
       if let received = try receive(into: buffer, wait: .never, retryOnInterrupt: true) {
         return received
@@ -84,13 +84,16 @@ extension MsgQueue {
   /// Receives a message into `buffer`, waiting until `deadline` (on
   /// `CLOCK_REALTIME`) while the queue is empty.
   ///
+  /// A deadline that has passed, including one before the Unix epoch, tries
+  /// once without waiting.
+  ///
   /// - Throws: ``HinixError``: `ETIMEDOUT` if no message came, and as
   ///   ``receive(into:retryOnInterrupt:)``.
   ///
   /// The corresponding C function is `mq_timedreceive`.
   public func receive(
     into buffer: UnsafeMutableRawBufferPointer, deadline: Deadline, retryOnInterrupt: Bool = true
-  ) throws -> Received {
+  ) throws(HinixError) -> Received {
     try receive(into: buffer, wait: .deadline(deadline), retryOnInterrupt: retryOnInterrupt)!
   }
 
@@ -101,34 +104,34 @@ extension MsgQueue {
   ///
   /// - Returns: The message's bytes and priority.
   /// - Throws: As ``receive(into:retryOnInterrupt:)``.
-  public func receive(retryOnInterrupt: Bool = true) throws -> Message {
-    try receiveMessage { try receive(into: $0, wait: .blocking, retryOnInterrupt: retryOnInterrupt) }!
+  public func receive(retryOnInterrupt: Bool = true) throws(HinixError) -> Message {
+    try receiveMessage { (buffer) throws(HinixError) in try receive(into: buffer, wait: .blocking, retryOnInterrupt: retryOnInterrupt) }!
   }
 
   /// Receives the next message if one is queued, without waiting.
   ///
   /// - Returns: The message, or `nil` if the queue is empty.
   /// - Throws: As ``tryReceive(into:)``.
-  public func tryReceive() throws -> Message? {
-    try receiveMessage { try receive(into: $0, wait: .never, retryOnInterrupt: true) }
+  public func tryReceive() throws(HinixError) -> Message? {
+    try receiveMessage { (buffer) throws(HinixError) in try receive(into: buffer, wait: .never, retryOnInterrupt: true) }
   }
 
   /// Receives the next message, waiting at most `timeout` while the queue is empty.
   ///
   /// The timeout is measured on the monotonic clock, as in
-  /// ``receive(into:timeout:retryOnInterrupt:)``; a change of the system time does not move it.
+  /// ``receive(into:timeout:)``; a change of the system time does not move it.
   ///
   /// - Throws: ``HinixError``: `ETIMEDOUT` if no message came.
-  public func receive(timeout: Duration, retryOnInterrupt: Bool = true) throws -> Message {
-    try receiveMessage { try receive(into: $0, timeout: timeout, retryOnInterrupt: retryOnInterrupt) }!
+  public func receive(timeout: Duration) throws(HinixError) -> Message {
+    try receiveMessage { buffer throws(HinixError) in try receive(into: buffer, timeout: timeout) }!
   }
 
   /// Receives the next message, waiting until `deadline` while the queue is empty.
   ///
   /// - Throws: ``HinixError``: `ETIMEDOUT` if no message came.
-  public func receive(deadline: Deadline, retryOnInterrupt: Bool = true) throws -> Message {
-    try receiveMessage {
-      try receive(into: $0, wait: .deadline(deadline), retryOnInterrupt: retryOnInterrupt)
+  public func receive(deadline: Deadline, retryOnInterrupt: Bool = true) throws(HinixError) -> Message {
+    try receiveMessage { (buffer) throws(HinixError) in
+      try receive(into: buffer, wait: .deadline(deadline), retryOnInterrupt: retryOnInterrupt)
     }!
   }
 
@@ -137,18 +140,19 @@ extension MsgQueue {
   /// - Returns: The message decoded as UTF-8, with invalid sequences replaced
   ///   by U+FFFD; use ``receive(retryOnInterrupt:)`` for the exact bytes.
   /// - Throws: As ``receive(into:retryOnInterrupt:)``.
-  public func receiveString(retryOnInterrupt: Bool = true) throws -> String {
+  public func receiveString(retryOnInterrupt: Bool = true) throws(HinixError) -> String {
     try receive(retryOnInterrupt: retryOnInterrupt).text
   }
 
   /// A `Message` sized from the kernel's message size, filled by `receiveInto`
   /// (one of the buffer receives); `nil` if it received nothing.
   func receiveMessage(
-    _ receiveInto: (UnsafeMutableRawBufferPointer) throws -> Received?
-  ) throws -> Message? {
+    _ receiveInto: (UnsafeMutableRawBufferPointer) throws(HinixError) -> Received?
+  ) throws(HinixError) -> Message? {
     var priority: UInt32 = 0
     var received = false
-    let bytes = try [UInt8](unsafeUninitializedCapacity: messageSize) { buffer, count in
+    let bytes = try [UInt8](unsafeUninitializedCapacity: messageSize) {
+      (buffer, count) throws(HinixError) in
       count = 0
       guard let got = try receiveInto(UnsafeMutableRawBufferPointer(buffer)) else { return }
       count = got.count
@@ -163,9 +167,9 @@ extension MsgQueue {
   @inline(__always)
   func receive(
     into buffer: UnsafeMutableRawBufferPointer, wait: Wait, retryOnInterrupt: Bool
-  ) throws -> Received? {
-    let operation: StaticString = if case .blocking = wait { "mq_receive" } else { "mq_timedreceive" }
-    return try guarded.withDescriptor(operation) { fd in
+  ) throws(HinixError) -> Received? {
+    let operation: HinixError.Operation = if case .blocking = wait { .mqReceive } else { .mqTimedReceive }
+    return try guarded.withDescriptor(operation) { (fd) throws(HinixError) in
       var priority: UInt32 = 0
       let base = buffer.baseAddress ?? danglingPointer
       let count: Int
@@ -173,7 +177,7 @@ extension MsgQueue {
       case .blocking:
         count = retrying(retryOnInterrupt) { CHinix_mq_receive(fd, base, buffer.count, &priority) }
       case .deadline(let deadline):
-        var time = deadline.timespec
+        var time = deadline.kernelTimespec
         count = retrying(retryOnInterrupt) {
           CHinix_mq_timedreceive(fd, base, buffer.count, &priority, &time)
         }
@@ -190,22 +194,23 @@ extension MsgQueue {
 
 extension MsgQueue {
   /// Waits with `poll` until the descriptor has `events` or `deadline` on
-  /// `clock` passes; then throws `ETIMEDOUT`. The slow half of the
-  /// `timeout:` calls, out of line.
+  /// `clock` passes (`nil`: no deadline); then throws `ETIMEDOUT`. The slow
+  /// half of the `timeout:` calls, out of line.
   @inline(never)
   func waitReady(
-    _ events: Int16, until deadline: SuspendingClock.Instant, clock: SuspendingClock,
+    _ events: Int16, until deadline: SuspendingClock.Instant?, clock: SuspendingClock,
     sending: Bool
-  ) throws {
-    let left = clock.now.duration(to: deadline)
-    let ready =
-      try left > .zero
-      && guarded.withDescriptor("poll") { fd in
-        try pollReady(fd, events: events, timeout: left, operation: "poll", label: name.description)
+  ) throws(HinixError) {
+    let left = deadline.map { clock.now.duration(to: $0) }  // nil: no limit
+    var ready = false
+    if left.map({ $0 > .zero }) ?? true {
+      ready = try guarded.withDescriptor(.poll) { (fd) throws(HinixError) in
+        try pollReady(fd, events: events, timeout: left, operation: .poll, label: name.description)
       }
+    }
     guard ready else {
       throw transferError(
-        sending ? "mq_timedsend" : "mq_timedreceive", code: ETIMEDOUT, bytes: 0, sending: sending)
+        sending ? .mqTimedSend : .mqTimedReceive, code: ETIMEDOUT, bytes: 0, sending: sending)
     }
   }
 }

@@ -28,7 +28,7 @@ extension MsgQueue {
   /// no heap allocation.
   public func send(
     _ message: UnsafeRawBufferPointer, priority: UInt32 = 0, retryOnInterrupt: Bool = true
-  ) throws {
+  ) throws(HinixError) {
     _ = try send(message, priority: priority, wait: .blocking, retryOnInterrupt: retryOnInterrupt)
   }
 
@@ -40,7 +40,7 @@ extension MsgQueue {
   /// - Throws: ``HinixError`` for any other failure.
   ///
   /// The corresponding C function is `mq_timedsend`, with a deadline that has passed.
-  public func trySend(_ message: UnsafeRawBufferPointer, priority: UInt32 = 0) throws -> Bool {
+  public func trySend(_ message: UnsafeRawBufferPointer, priority: UInt32 = 0) throws(HinixError) -> Bool {
     try send(message, priority: priority, wait: .never, retryOnInterrupt: true)
   }
 
@@ -58,26 +58,28 @@ extension MsgQueue {
   /// - Parameters:
   ///   - message: The message's bytes: at most ``messageSize`` of them.
   ///   - priority: `0 ..< 32768`; higher is received first.
-  ///   - timeout: The longest wait, measured on the monotonic clock.
-  ///   - retryOnInterrupt: Ignored: a signal never ends the wait early; the
-  ///     wait resumes with the time that is left.
+  ///   - timeout: The longest wait, measured on the monotonic clock. Zero or
+  ///     less tries once without waiting; more than 2^62 seconds (146 billion
+  ///     years) waits as long as it takes.
   /// - Throws: ``HinixError``: `ETIMEDOUT` if the queue stayed full, and as
   ///   ``send(_:priority:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_)``.
   ///
   /// The corresponding C functions are `mq_timedsend`, with a deadline that
   /// has passed, and `poll`. It makes no heap allocation.
   public func send(
-    _ message: UnsafeRawBufferPointer, priority: UInt32 = 0, timeout: Duration,
-    retryOnInterrupt: Bool = true
-  ) throws {
+    _ message: UnsafeRawBufferPointer, priority: UInt32 = 0, timeout: Duration
+  ) throws(HinixError) {
     let clock = SuspendingClock()
-    let deadline = clock.now + timeout
+    let deadline = clock.deadline(after: timeout)
     while try !send(message, priority: priority, wait: .never, retryOnInterrupt: true) {
       try waitReady(Int16(POLLOUT), until: deadline, clock: clock, sending: true)
     }
   }
 
   /// Sends a message, waiting until `deadline` (on `CLOCK_REALTIME`) while the queue is full.
+  ///
+  /// A deadline that has passed, including one before the Unix epoch, tries
+  /// once without waiting.
   ///
   /// - Throws: ``HinixError``: `ETIMEDOUT` if the queue stayed full, `EINVAL`
   ///   if the queue is full and the deadline's nanoseconds are out of range.
@@ -86,7 +88,7 @@ extension MsgQueue {
   public func send(
     _ message: UnsafeRawBufferPointer, priority: UInt32 = 0, deadline: Deadline,
     retryOnInterrupt: Bool = true
-  ) throws {
+  ) throws(HinixError) {
     _ = try send(
       message, priority: priority, wait: .deadline(deadline), retryOnInterrupt: retryOnInterrupt)
   }
@@ -100,27 +102,26 @@ extension MsgQueue {
   /// - Throws: As ``send(_:priority:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_)``.
   public func send(
     _ message: some Sequence<UInt8>, priority: UInt32 = 0, retryOnInterrupt: Bool = true
-  ) throws {
-    try withBytes(message) { try send($0, priority: priority, retryOnInterrupt: retryOnInterrupt) }
+  ) throws(HinixError) {
+    try withBytes(message) { (buffer) throws(HinixError) in try send(buffer, priority: priority, retryOnInterrupt: retryOnInterrupt) }
   }
 
   /// Sends the bytes of any sequence if the queue has room, without waiting.
   ///
   /// - Returns: `false` if the queue is full.
   /// - Throws: As ``trySend(_:priority:)-(UnsafeRawBufferPointer,_)``.
-  public func trySend(_ message: some Sequence<UInt8>, priority: UInt32 = 0) throws -> Bool {
-    try withBytes(message) { try trySend($0, priority: priority) }
+  public func trySend(_ message: some Sequence<UInt8>, priority: UInt32 = 0) throws(HinixError) -> Bool {
+    try withBytes(message) { (buffer) throws(HinixError) in try trySend(buffer, priority: priority) }
   }
 
   /// Sends the bytes of any sequence, waiting at most `timeout` while the queue is full.
   ///
-  /// - Throws: As ``send(_:priority:timeout:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_,_)``.
+  /// - Throws: As ``send(_:priority:timeout:)-(UnsafeRawBufferPointer,_,_)``.
   public func send(
-    _ message: some Sequence<UInt8>, priority: UInt32 = 0, timeout: Duration,
-    retryOnInterrupt: Bool = true
-  ) throws {
-    try withBytes(message) {
-      try send($0, priority: priority, timeout: timeout, retryOnInterrupt: retryOnInterrupt)
+    _ message: some Sequence<UInt8>, priority: UInt32 = 0, timeout: Duration
+  ) throws(HinixError) {
+    try withBytes(message) { (buffer) throws(HinixError) in
+      try send(buffer, priority: priority, timeout: timeout)
     }
   }
 
@@ -130,16 +131,16 @@ extension MsgQueue {
   public func send(
     _ message: some Sequence<UInt8>, priority: UInt32 = 0, deadline: Deadline,
     retryOnInterrupt: Bool = true
-  ) throws {
-    try withBytes(message) {
-      try send($0, priority: priority, deadline: deadline, retryOnInterrupt: retryOnInterrupt)
+  ) throws(HinixError) {
+    try withBytes(message) { (buffer) throws(HinixError) in
+      try send(buffer, priority: priority, deadline: deadline, retryOnInterrupt: retryOnInterrupt)
     }
   }
 
   /// Sends a string's UTF-8 bytes, waiting while the queue is full.
   ///
   /// - Throws: As ``send(_:priority:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_)``.
-  public func send(_ text: String, priority: UInt32 = 0, retryOnInterrupt: Bool = true) throws {
+  public func send(_ text: String, priority: UInt32 = 0, retryOnInterrupt: Bool = true) throws(HinixError) {
     try send(text.utf8, priority: priority, retryOnInterrupt: retryOnInterrupt)
   }
 
@@ -147,17 +148,17 @@ extension MsgQueue {
   ///
   /// - Returns: `false` if the queue is full.
   /// - Throws: As ``trySend(_:priority:)-(UnsafeRawBufferPointer,_)``.
-  public func trySend(_ text: String, priority: UInt32 = 0) throws -> Bool {
+  public func trySend(_ text: String, priority: UInt32 = 0) throws(HinixError) -> Bool {
     try trySend(text.utf8, priority: priority)
   }
 
   /// Sends a string's UTF-8 bytes, waiting at most `timeout` while the queue is full.
   ///
-  /// - Throws: As ``send(_:priority:timeout:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_,_)``.
+  /// - Throws: As ``send(_:priority:timeout:)-(UnsafeRawBufferPointer,_,_)``.
   public func send(
-    _ text: String, priority: UInt32 = 0, timeout: Duration, retryOnInterrupt: Bool = true
-  ) throws {
-    try send(text.utf8, priority: priority, timeout: timeout, retryOnInterrupt: retryOnInterrupt)
+    _ text: String, priority: UInt32 = 0, timeout: Duration
+  ) throws(HinixError) {
+    try send(text.utf8, priority: priority, timeout: timeout)
   }
 
   /// Sends a string's UTF-8 bytes, waiting until `deadline` while the queue is full.
@@ -165,7 +166,7 @@ extension MsgQueue {
   /// - Throws: As ``send(_:priority:deadline:retryOnInterrupt:)-(UnsafeRawBufferPointer,_,_,_)``.
   public func send(
     _ text: String, priority: UInt32 = 0, deadline: Deadline, retryOnInterrupt: Bool = true
-  ) throws {
+  ) throws(HinixError) {
     try send(text.utf8, priority: priority, deadline: deadline, retryOnInterrupt: retryOnInterrupt)
   }
 
@@ -175,17 +176,17 @@ extension MsgQueue {
   @inline(__always)
   func send(
     _ message: UnsafeRawBufferPointer, priority: UInt32, wait: Wait, retryOnInterrupt: Bool
-  ) throws -> Bool {
+  ) throws(HinixError) -> Bool {
     if priority >= Self.priorityLimit { try throwInvalidPriority(priority) }
-    let operation: StaticString = if case .blocking = wait { "mq_send" } else { "mq_timedsend" }
-    return try guarded.withDescriptor(operation) { fd in
+    let operation: HinixError.Operation = if case .blocking = wait { .mqSend } else { .mqTimedSend }
+    return try guarded.withDescriptor(operation) { (fd) throws(HinixError) in
       let base = message.baseAddress ?? UnsafeRawPointer(danglingPointer)
       let result: CInt
       switch wait {
       case .blocking:
         result = retrying(retryOnInterrupt) { CHinix_mq_send(fd, base, message.count, priority) }
       case .deadline(let deadline):
-        var time = deadline.timespec
+        var time = deadline.kernelTimespec
         result = retrying(retryOnInterrupt) {
           CHinix_mq_timedsend(fd, base, message.count, priority, &time)
         }
@@ -199,7 +200,7 @@ extension MsgQueue {
   }
 
   @inline(never)
-  func throwInvalidPriority(_ priority: UInt32) throws -> Never {
+  func throwInvalidPriority(_ priority: UInt32) throws(HinixError) -> Never {
     throw HinixError.invalid(
       "priorities run from 0 to \(Self.priorityLimit - 1)", queueName: name.description,
       limit: .priority(requested: UInt(priority), maximum: Int(Self.priorityLimit)))
@@ -208,47 +209,51 @@ extension MsgQueue {
   /// After a failed send or receive: `false` if a call that must not wait
   /// would have waited, else throws the explained error.
   @inline(never)
-  func transferFailed(_ operation: StaticString, wait: Wait, bytes: Int, sending: Bool) throws -> Bool {
+  func transferFailed(_ operation: HinixError.Operation, wait: Wait, bytes: Int, sending: Bool) throws(HinixError) -> Bool {
     let code = systemErrno
     if case .never = wait, code == EAGAIN || code == ETIMEDOUT { return false }
-    throw transferError(operation.description, code: code, bytes: bytes, sending: sending)
+    throw transferError(operation, code: code, bytes: bytes, sending: sending)
   }
 
   /// An error from a send or receive, with what the caller needs to know.
-  func transferError(_ operation: String, code: CInt, bytes: Int, sending: Bool) -> HinixError {
-    var error = HinixError(Errno(rawValue: code), operation: operation, queueName: name.description)
+  func transferError(_ operation: HinixError.Operation, code: CInt, bytes: Int, sending: Bool) -> HinixError {
+    let detail: String?
     switch code {
     case EMSGSIZE where sending:
-      error.detail =
+      detail =
         "the message is \(grouped(bytes)) bytes and the queue's message size is \(grouped(messageSize))"
     case EMSGSIZE:
-      error.detail =
+      detail =
         "the buffer is \(grouped(bytes)) bytes, smaller than the queue's message size of \(grouped(messageSize))"
     case EBADF where !guarded.isClosed:
-      error.detail =
+      detail =
         sending && access == .readOnly
         ? "the queue was opened read-only (O_RDONLY)"
         : (!sending && access == .writeOnly ? "the queue was opened write-only (O_WRONLY)" : nil)
     case EAGAIN:
-      error.detail = sending ? "the queue is full" : "the queue is empty"
+      detail = sending ? "the queue is full" : "the queue is empty"
     case ETIMEDOUT:
-      error.detail = sending ? "the queue stayed full until the deadline" : "no message came before the deadline"
+      detail = sending ? "the queue stayed full until the deadline" : "no message came before the deadline"
     default:
-      break
+      detail = nil
     }
-    return error
+    return HinixError(
+      Errno(rawValue: code), operation: operation, queueName: name.description, detail: detail)
   }
 }
 
 /// Calls `body` with the bytes of `sequence`, from its own storage when it is contiguous.
 @inline(__always)
 func withBytes<R>(
-  _ sequence: some Sequence<UInt8>, _ body: (UnsafeRawBufferPointer) throws -> R
-) throws -> R {
-  if let result = try sequence.withContiguousStorageIfAvailable({
-    try body(UnsafeRawBufferPointer($0))
+  _ sequence: some Sequence<UInt8>, _ body: (UnsafeRawBufferPointer) throws(HinixError) -> R
+) throws(HinixError) -> R {
+  // Both are `rethrows`, which loses the error's type: carry it in a Result.
+  if let result = sequence.withContiguousStorageIfAvailable({ buffer in
+    Result { () throws(HinixError) in try body(UnsafeRawBufferPointer(buffer)) }
   }) {
-    return result
+    return try result.get()
   }
-  return try Array(sequence).withUnsafeBytes(body)
+  return try Array(sequence).withUnsafeBytes { buffer in
+    Result { () throws(HinixError) in try body(buffer) }
+  }.get()
 }

@@ -88,7 +88,7 @@ public final class MsgQueue: Sendable {
   public init(
     _ name: MsgQueueName, access: AccessMode = .readWrite, options: Options = [],
     permissions: FilePermissions = .ownerReadWrite, capacity: Capacity? = nil
-  ) throws {
+  ) throws(HinixError) {
     var flags = access.rawValue | O_CLOEXEC
     let creating = options.contains(.create) || options.contains(.exclusive)
     if creating { flags |= O_CREAT }
@@ -108,7 +108,7 @@ public final class MsgQueue: Sendable {
     }
     var attributes = mq_attr()
     guard CHinix_mq_getattr(fd, &attributes) == 0 else {
-      let error = HinixError.current("mq_getattr", queueName: name.description)
+      let error = HinixError.current(.mqGetAttr, queueName: name.description)
       CHinix_mq_close(fd)
       throw error
     }
@@ -135,7 +135,7 @@ public final class MsgQueue: Sendable {
   public convenience init(
     _ name: String, access: AccessMode = .readWrite, options: Options = [],
     permissions: FilePermissions = .ownerReadWrite, capacity: Capacity? = nil
-  ) throws {
+  ) throws(HinixError) {
     try self.init(
       MsgQueueName(name), access: access, options: options, permissions: permissions,
       capacity: capacity)
@@ -156,7 +156,7 @@ public final class MsgQueue: Sendable {
   public static func create(
     _ name: String, maxMessages: Int, messageSize: Int,
     permissions: FilePermissions = .ownerReadWrite
-  ) throws -> MsgQueue {
+  ) throws(HinixError) -> MsgQueue {
     try MsgQueue(
       name, options: .create, permissions: permissions,
       capacity: Capacity(maxMessages: maxMessages, messageSize: messageSize))
@@ -171,7 +171,7 @@ public final class MsgQueue: Sendable {
   public static func createExclusive(
     _ name: String, maxMessages: Int, messageSize: Int,
     permissions: FilePermissions = .ownerReadWrite
-  ) throws -> MsgQueue {
+  ) throws(HinixError) -> MsgQueue {
     try MsgQueue(
       name, options: [.create, .exclusive], permissions: permissions,
       capacity: Capacity(maxMessages: maxMessages, messageSize: messageSize))
@@ -187,7 +187,7 @@ public final class MsgQueue: Sendable {
   /// - Throws: ``HinixError``: `ENOENT` if there is no such queue.
   public static func open(
     _ name: String, access: AccessMode = .readWrite, options: Options = []
-  ) throws -> MsgQueue {
+  ) throws(HinixError) -> MsgQueue {
     try MsgQueue(name, access: access, options: options)
   }
 
@@ -199,16 +199,16 @@ public final class MsgQueue: Sendable {
   ///   if the caller may not remove it.
   ///
   /// The corresponding C function is `mq_unlink`.
-  public static func unlink(_ name: MsgQueueName) throws {
+  public static func unlink(_ name: MsgQueueName) throws(HinixError) {
     guard name.withCString({ CHinix_mq_unlink($0) }) == 0 else {
-      throw HinixError.current("mq_unlink", queueName: name.description)
+      throw HinixError.current(.mqUnlink, queueName: name.description)
     }
   }
 
   /// Validates `name` and removes the queue's name.
   ///
   /// - Throws: ``HinixError`` as ``unlink(_:)-(MsgQueueName)``, or for an invalid name.
-  public static func unlink(_ name: String) throws {
+  public static func unlink(_ name: String) throws(HinixError) {
     try unlink(MsgQueueName(name))
   }
 
@@ -220,7 +220,7 @@ public final class MsgQueue: Sendable {
   /// - Throws: ``HinixError`` if the kernel reported an error.
   ///
   /// The corresponding C function is `mq_close`.
-  public func close() throws {
+  public func close() throws(HinixError) {
     defer {
       // The registration is gone with the descriptor: end the arrivals
       // sequences' pending steps rather than leave them waiting forever.
@@ -230,7 +230,7 @@ public final class MsgQueue: Sendable {
       }
       for observer in observers.values { observer() }
     }
-    try guarded.close("mq_close")
+    try guarded.close(.mqClose)
   }
 
   /// Whether ``close()`` has been called.
@@ -248,27 +248,29 @@ public final class MsgQueue: Sendable {
   /// Calls `body` with the queue's descriptor, which stays open until `body` returns.
   ///
   /// - Throws: ``HinixError`` with `EBADF` if the queue was closed, or what `body` throws.
+  ///   Untyped, because `body` may throw any error.
   public func withDescriptor<R>(_ body: (FileDescriptor) throws -> R) throws -> R {
-    try guarded.withDescriptor("withDescriptor") { try body(FileDescriptor(rawValue: $0)) }
+    try guarded.withDescriptor(.withDescriptor) { (fd) throws(HinixError) in
+      Result { try body(FileDescriptor(rawValue: fd)) }
+    }.get()
   }
 
   static func openError(name: MsgQueueName, creating: Bool, capacity: Capacity?) -> HinixError {
     let code = systemErrno
-    var error = HinixError(Errno(rawValue: code), operation: "mq_open", queueName: name.description)
     let explained = SystemLimits.current().explainOpenFailure(
       errno: code, creating: creating, capacity: capacity, probe: true)
-    error.limit = explained.limit
-    error.detail = explained.detail
-    if error.detail == nil && error.limit == nil {
+    var detail = explained.detail
+    if detail == nil && explained.limit == nil {
       switch code {
-      case ENOENT:
-        error.detail = "no queue has this name; create it first (O_CREAT)"
-      case EEXIST: error.detail = "a queue with this name exists already"
-      case EACCES: error.detail = "the queue's permissions do not allow this access"
+      case ENOENT: detail = "no queue has this name; create it first (O_CREAT)"
+      case EEXIST: detail = "a queue with this name exists already"
+      case EACCES: detail = "the queue's permissions do not allow this access"
       default: break
       }
     }
-    return error
+    return HinixError(
+      Errno(rawValue: code), operation: .mqOpen, queueName: name.description,
+      limit: explained.limit, detail: detail)
   }
 }
 

@@ -42,7 +42,7 @@ public struct MsgQueueName: Hashable, Sendable, CustomStringConvertible, Compara
   /// - Parameter name: The name, starting with `/`.
   /// - Throws: ``HinixError`` with `EINVAL` (or `ENAMETOOLONG` for a name over
   ///   255 bytes) and a ``HinixError/detail`` saying what is wrong.
-  public init(_ name: String) throws {
+  public init(_ name: String) throws(HinixError) {
     try self.init(bytes: name.utf8)
   }
 
@@ -51,7 +51,7 @@ public struct MsgQueueName: Hashable, Sendable, CustomStringConvertible, Compara
   /// - Parameter bytes: The name, starting with `/`.
   /// - Throws: ``HinixError`` as ``init(_:)``; its ``HinixError/queueName``
   ///   shows the bytes as ``description`` does.
-  public init(bytes: some Collection<UInt8>) throws {
+  public init(bytes: some Collection<UInt8>) throws(HinixError) {
     let bytes = Array(bytes)
     if let problem = Self.problem(with: bytes) {
       throw HinixError.invalid(
@@ -61,18 +61,23 @@ public struct MsgQueueName: Hashable, Sendable, CustomStringConvertible, Compara
     self.bytes = bytes
   }
 
+  /// A name known to be valid, without checking it again.
+  init(unchecked name: String) {
+    bytes = Array(name.utf8)
+  }
+
   /// Validates `name`, first adding a leading `/` if it has none, as
   /// `mqsend` and `mqrecv` do.
   ///
   /// - Throws: ``HinixError`` as ``init(_:)``.
-  public init(addingSlashTo name: String) throws {
+  public init(addingSlashTo name: String) throws(HinixError) {
     try self.init(addingSlashTo: Array(name.utf8))
   }
 
   /// Validates a name given as bytes, first adding a leading `/` if it has none.
   ///
   /// - Throws: ``HinixError`` as ``init(_:)``.
-  public init(addingSlashTo bytes: some Collection<UInt8>) throws {
+  public init(addingSlashTo bytes: some Collection<UInt8>) throws(HinixError) {
     let bytes = Array(bytes)
     try self.init(bytes: bytes.first == UInt8(ascii: "/") ? bytes : [UInt8(ascii: "/")] + bytes)
   }

@@ -35,18 +35,14 @@ public struct Pipe: Sendable {
   /// - Throws: ``HinixError``: `EMFILE` or `ENFILE` when descriptors run out.
   ///
   /// The corresponding C function is `pipe2`, with `O_CLOEXEC`.
-  public init(nonBlocking: Bool = false) throws {
+  public init(nonBlocking: Bool = false) throws(HinixError) {
     var fds: (CInt, CInt) = (-1, -1)
     let result = withUnsafeMutableBytes(of: &fds) {
       CHinix_pipe2($0.baseAddress!.assumingMemoryBound(to: CInt.self),
         O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0))
     }
     guard result == 0 else {
-      var error = HinixError.current("pipe2")
-      if error.errno == .tooManyOpenFiles {
-        error.limit = SystemLimits.current().descriptorLimit.map { .descriptors(limit: $0) }
-      }
-      throw error
+      throw HinixError.currentOpening(.pipe2)
     }
     reader = End(fds.0)
     writer = End(fds.1)
@@ -72,28 +68,35 @@ public struct Pipe: Sendable {
     /// The corresponding C function is `read`.
     public func read(
       into buffer: UnsafeMutableRawBufferPointer, retryOnInterrupt: Bool = true
-    ) throws -> Int {
-      try guarded.withDescriptor("read") { fd in
+    ) throws(HinixError) -> Int {
+      try guarded.withDescriptor(.read) { (fd) throws(HinixError) in
         let count = retrying(retryOnInterrupt) { Glibc.read(fd, buffer.baseAddress, buffer.count) }
-        guard count >= 0 else { throw HinixError.current("read") }
+        guard count >= 0 else { throw HinixError.current(.read) }
         return count
       }
     }
 
     /// Reads until end of file: until every write end is closed.
     ///
-    /// - Parameter limit: The most bytes to accept; reading more fails with `EMSGSIZE`.
+    /// - Parameter limit: The most bytes to accept, at least 0; reading more
+    ///   fails with `EMSGSIZE`.
     /// - Returns: Everything that was written.
-    /// - Throws: ``HinixError``.
-    public func readToEnd(limit: Int = .max) throws -> [UInt8] {
+    /// - Throws: ``HinixError``: `EINVAL` for a negative `limit`, `EMSGSIZE`
+    ///   when more than `limit` bytes arrive.
+    public func readToEnd(limit: Int = .max) throws(HinixError) -> [UInt8] {
+      guard limit >= 0 else {
+        throw HinixError.invalid("the limit is \(limit) bytes; it must be at least 0")
+      }
       var bytes: [UInt8] = []
       var chunk = [UInt8](repeating: 0, count: 65_536)
       while true {
-        let count = try chunk.withUnsafeMutableBytes { try read(into: $0) }
+        let count = try chunk.withUnsafeMutableBytes { buffer in
+          Result { () throws(HinixError) in try read(into: buffer) }
+        }.get()
         if count == 0 { return bytes }
         guard bytes.count + count <= limit else {
           throw HinixError(
-            .messageTooLong, operation: "read",
+            .messageTooLong, operation: .read,
             detail: "more than \(grouped(limit)) bytes arrived on the pipe")
         }
         bytes += chunk[..<count]
@@ -107,10 +110,10 @@ public struct Pipe: Sendable {
     ///   must ignore `SIGPIPE`, or it is killed first).
     ///
     /// The corresponding C function is `write`.
-    public func write(_ bytes: UnsafeRawBufferPointer, retryOnInterrupt: Bool = true) throws -> Int {
-      try guarded.withDescriptor("write") { fd in
+    public func write(_ bytes: UnsafeRawBufferPointer, retryOnInterrupt: Bool = true) throws(HinixError) -> Int {
+      try guarded.withDescriptor(.write) { (fd) throws(HinixError) in
         let count = retrying(retryOnInterrupt) { Glibc.write(fd, bytes.baseAddress, bytes.count) }
-        guard count >= 0 else { throw HinixError.current("write") }
+        guard count >= 0 else { throw HinixError.current(.write) }
         return count
       }
     }
@@ -118,8 +121,8 @@ public struct Pipe: Sendable {
     /// Writes all of `bytes`, in as many writes as it takes.
     ///
     /// - Throws: ``HinixError``, as ``write(_:retryOnInterrupt:)``.
-    public func writeAll(_ bytes: some Sequence<UInt8>) throws {
-      try withBytes(bytes) { buffer in
+    public func writeAll(_ bytes: some Sequence<UInt8>) throws(HinixError) {
+      try withBytes(bytes) { (buffer) throws(HinixError) in
         var offset = 0
         while offset < buffer.count {
           offset += try write(UnsafeRawBufferPointer(rebasing: buffer[offset...]))
@@ -134,15 +137,18 @@ public struct Pipe: Sendable {
     /// Calls `body` with the descriptor, which stays open until `body` returns.
     ///
     /// - Throws: ``HinixError`` with `EBADF` if the end was closed, or what `body` throws.
+    ///   Untyped, because `body` may throw any error.
     public func withDescriptor<R>(_ body: (FileDescriptor) throws -> R) throws -> R {
-      try guarded.withDescriptor("withDescriptor") { try body(FileDescriptor(rawValue: $0)) }
+      try guarded.withDescriptor(.withDescriptor) { (fd) throws(HinixError) in
+      Result { try body(FileDescriptor(rawValue: fd)) }
+    }.get()
     }
 
     /// Closes the end, now or when the calls in flight return; closing again does nothing.
     ///
     /// - Throws: ``HinixError`` if the kernel reported an error.
-    public func close() throws {
-      try guarded.close("close")
+    public func close() throws(HinixError) {
+      try guarded.close(.close)
     }
 
     /// Whether ``close()`` has been called.

@@ -55,11 +55,29 @@ enum Wakeup: Sendable {
 ///   of the descriptor while it is registered, so the descriptor number stays
 ///   open, and cannot be reused, until the waiter has left the epoll set.
 final class Reactor: Sendable {
+  /// The reactor, once one has started.
+  private static let instance = AtomicLazyReference<Reactor>()
+  /// Held while a reactor starts, so that only one does.
+  private static let starting = Mutex(())
+
+  /// The reactor if one has started, without starting one: closing a
+  /// descriptor need not start a reactor only to find it has no waiters.
+  static var running: Reactor? { instance.load() }
+
   /// The reactor, started on first use.
-  static let shared = Reactor()
-  /// Whether ``shared`` has been created, so that closing a descriptor
-  /// need not start a reactor only to find it has no waiters.
-  static let isRunning = Atomic<Bool>(false)
+  ///
+  /// - Throws: ``HinixError`` when the reactor cannot start: `EMFILE` or
+  ///   `ENFILE` from `epoll_create1` when descriptors run out (with the
+  ///   ``Limit/descriptors(limit:)`` limit for `EMFILE`), `EAGAIN` from
+  ///   `pthread_create` when threads do. The failure is not remembered: the
+  ///   next call tries again, and succeeds once the resources are back.
+  static func shared() throws(HinixError) -> Reactor {
+    if let reactor = instance.load() { return reactor }
+    return try starting.withLock { _ throws(HinixError) in
+      if let reactor = instance.load() { return reactor }
+      return instance.storeIfNil(try start())
+    }
+  }
 
   private struct Waiter {
     let id: UInt64
@@ -83,11 +101,20 @@ final class Reactor: Sendable {
   private let state = Mutex(State())
   private let epoll: CInt
 
-  private init() {
-    epoll = CHinix_epoll_create1(CHinix_EPOLL_CLOEXEC)
-    precondition(epoll >= 0, "epoll_create1: \(String(cString: strerror(errno)))")
+  private init(epoll: CInt) {
+    self.epoll = epoll
+  }
+
+  /// Creates the epoll set and starts the thread that waits on it.
+  private static func start() throws(HinixError) -> Reactor {
+    let epoll = CHinix_epoll_create1(CHinix_EPOLL_CLOEXEC)
+    guard epoll >= 0 else {
+      throw HinixError.currentOpening(
+        .epollCreate1, detail: "the reactor that async calls wait in could not start")
+    }
+    let reactor = Reactor(epoll: epoll)
     var thread = pthread_t()
-    let context = Unmanaged.passRetained(self).toOpaque()
+    let context = Unmanaged.passRetained(reactor).toOpaque()
     let result = pthread_create(
       &thread, nil,
       { context in
@@ -95,9 +122,17 @@ final class Reactor: Sendable {
         reactor.run()
         return nil
       }, context)
-    precondition(result == 0, "pthread_create: \(result)")
+    guard result == 0 else {
+      Unmanaged<Reactor>.fromOpaque(context).release()
+      _ = Glibc.close(epoll)
+      throw HinixError(
+        Errno(rawValue: result), operation: .pthreadCreate,
+        detail:
+          "the reactor that async calls wait in could not start its thread"
+          + " (threads are bounded by RLIMIT_NPROC, kernel.threads-max and a cgroup's pids.max)")
+    }
     pthread_detach(thread)
-    Self.isRunning.store(true, ordering: .releasing)
+    return reactor
   }
 
   /// A new waiter identity.
@@ -234,17 +269,19 @@ extension GuardedDescriptor {
   /// one of `events` (`CHinix_EPOLLIN`, `CHinix_EPOLLOUT`).
   ///
   /// - Throws: `CancellationError` if the task is cancelled, ``HinixError``
-  ///   with `EBADF` if the descriptor is closed (before or during the wait).
-  func waitUntilReady(_ events: UInt32, _ operation: StaticString) async throws {
+  ///   with `EBADF` if the descriptor is closed (before or during the wait),
+  ///   or as ``Reactor/shared()`` if the reactor cannot start.
+  func waitUntilReady(_ events: UInt32, _ operation: HinixError.Operation) async throws {
     try beginBorrow(operation)
     defer { endBorrow() }
-    switch await Reactor.shared.wait(for: events, on: self) {
+    let reactor = try Reactor.shared()
+    switch await reactor.wait(for: events, on: self) {
     case .ready: return
     case .cancelled: throw CancellationError()
-    case .closed: throw HinixError.closed(operation.description, queueName: label)
+    case .closed: throw HinixError.closed(operation, queueName: label)
     case .failed(let code):
       throw HinixError(
-        Errno(rawValue: code), operation: "epoll_ctl", queueName: label,
+        Errno(rawValue: code), operation: .epollCtl, queueName: label,
         detail: "the descriptor cannot be waited on with epoll")
     }
   }

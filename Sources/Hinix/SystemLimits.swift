@@ -86,8 +86,10 @@ public struct SystemLimits: Sendable, Hashable {
   ///
   /// The formula is the kernel's (`ipc/mqueue.c`, `mqueue_get_inode`); the tree
   /// node count is capped at `MQ_PRIO_MAX` (32768).
-  /// Saturates at `Int.max` rather than overflow.
+  /// Saturates at `Int.max` rather than overflow, and is 0 when either
+  /// argument is below 0 (the kernel creates no such queue).
   public static func chargedBytes(maxMessages: Int, messageSize: Int) -> Int {
+    guard maxMessages >= 0, messageSize >= 0 else { return 0 }
     let half = overheadPerMessage / 2
     let nodes = min(maxMessages, Int(CHinix_MQ_PRIO_MAX))
     let (payload, o1) = maxMessages.multipliedReportingOverflow(by: messageSize)

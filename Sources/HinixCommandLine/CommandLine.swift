@@ -21,7 +21,7 @@ public func parseQueueName(_ text: String) throws -> MsgQueueName {
   let bytes = try RawArguments.current.bytes(of: text)
   do {
     return try MsgQueueName(addingSlashTo: bytes)
-  } catch let error as HinixError {
+  } catch {
     throw ValidationError(
       "invalid queue name \"\(MsgQueueName.printable(bytes))\": \(error.detail ?? error.description)")
   }

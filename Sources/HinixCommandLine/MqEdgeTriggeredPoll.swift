@@ -39,7 +39,7 @@ public final class MqEdgeTriggeredPoll {
   /// - Throws: ``HinixError`` from `epoll_create1(2)`.
   public init() throws {
     let epoll = CHinix_epoll_create1(CHinix_EPOLL_CLOEXEC)
-    guard epoll >= 0 else { throw HinixError.current("epoll_create1") }
+    guard epoll >= 0 else { throw HinixError.current(.epollCreate1) }
     self.epoll = epoll
   }
 
@@ -52,7 +52,7 @@ public final class MqEdgeTriggeredPoll {
   public func add(_ descriptor: CInt, events: UInt32) throws {
     let added = CHinix_epoll_ctl(
       epoll, CHinix_EPOLL_CTL_ADD, descriptor, events | CHinix_EPOLLET, UInt64(descriptor))
-    guard added == 0 else { throw HinixError.current("epoll_ctl(EPOLL_CTL_ADD)") }
+    guard added == 0 else { throw HinixError.current(.init(rawValue: "epoll_ctl(EPOLL_CTL_ADD)")) }
   }
 
   /// Waits for the next edge of any descriptor, for at most `milliseconds`
@@ -68,7 +68,7 @@ public final class MqEdgeTriggeredPoll {
     let count = CHinix_epoll_wait(epoll, &events, &data, 1, milliseconds)
     if count == -1 {
       if errno == EINTR { return false }
-      throw HinixError.current("epoll_wait")
+      throw HinixError.current(.epollWait)
     }
     return count > 0
   }

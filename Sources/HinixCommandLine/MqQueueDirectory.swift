@@ -122,11 +122,11 @@ public enum MqQueueDirectory {
     if !mountPoints().isEmpty { return try listingOfExistingMount() }
     // ENOSYS from fsopen means an old kernel or a seccomp filter: then the
     // namespace attempt's error says more.
-    var error = detachedError.errno == .noFunction ? namespaceError ?? detachedError : detachedError
+    let error = detachedError.errno == .noFunction ? namespaceError ?? detachedError : detachedError
     if error.errno == .notPermitted {
-      error.detail =
+      throw error.withDetail(
         "listing queues needs CAP_SYS_ADMIN (run as root) to mount the mqueue file system privately,"
-        + " or a mounted one (as root: mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue)"
+        + " or a mounted one (as root: mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue)")
     }
     throw error
   }
@@ -137,18 +137,18 @@ public enum MqQueueDirectory {
   /// See fsopen(2), fsconfig(2), fsmount(2).
   private static func detachedMount() throws -> CInt {
     let context = fsopen("mqueue", CUnsignedInt(FSOPEN_CLOEXEC))
-    guard context >= 0 else { throw HinixError.current("fsopen(\"mqueue\")") }
+    guard context >= 0 else { throw HinixError.current(.init(rawValue: "fsopen(\"mqueue\")")) }
     defer { close(context) }
     guard fsconfig(context, CUnsignedInt(FSCONFIG_CMD_CREATE.rawValue), nil, nil, 0) == 0 else {
-      throw HinixError.current("fsconfig(FSCONFIG_CMD_CREATE)")
+      throw HinixError.current(.init(rawValue: "fsconfig(FSCONFIG_CMD_CREATE)"))
     }
     let attributes = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC
     let mount = fsmount(context, CUnsignedInt(FSMOUNT_CLOEXEC), CUnsignedInt(attributes))
-    guard mount >= 0 else { throw HinixError.current("fsmount") }
+    guard mount >= 0 else { throw HinixError.current(.init(rawValue: "fsmount")) }
     // The mount descriptor is an O_PATH one: open the directory itself to read it.
     defer { close(mount) }
     let directory = openat(mount, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard directory >= 0 else { throw HinixError.current("openat") }
+    guard directory >= 0 else { throw HinixError.current(.init(rawValue: "openat")) }
     return directory
   }
 
@@ -165,25 +165,25 @@ public enum MqQueueDirectory {
     let threads = mqThreadCount()
     guard threads == 1 else {
       throw HinixError(
-        .invalidArgument, operation: "unshare(CLONE_NEWNS)",
+        .invalidArgument, operation: .init(rawValue: "unshare(CLONE_NEWNS)"),
         detail: "the process has \(threads.map(String.init) ?? "several") threads, and only a single-threaded process can enter a new mount namespace")
     }
     guard CHinix_unshare(CHinix_CLONE_NEWNS) == 0 else {
-      throw HinixError.current("unshare(CLONE_NEWNS)")
+      throw HinixError.current(.init(rawValue: "unshare(CLONE_NEWNS)"))
     }
     guard Glibc.mount(nil, "/", nil, UInt(MS_REC | MS_PRIVATE), nil) == 0 else {
-      throw HinixError.current("mount(\"/\", MS_REC | MS_PRIVATE)")
+      throw HinixError.current(.init(rawValue: "mount(\"/\", MS_REC | MS_PRIVATE)"))
     }
     let mountPoint = "/tmp"
     let flags = UInt(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
     guard Glibc.mount("mqueue", mountPoint, "mqueue", flags, nil) == 0 else {
-      throw HinixError.current("mount(\"mqueue\", \"\(mountPoint)\")")
+      throw HinixError.current(.init(rawValue: "mount(\"mqueue\", \"\(mountPoint)\")"))
     }
     let directory = open(mountPoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     let openErrno = errno
     umount2(mountPoint, CInt(MNT_DETACH))
     guard directory >= 0 else {
-      throw HinixError(Errno(rawValue: openErrno), operation: "open(\"\(mountPoint)\")")
+      throw HinixError(Errno(rawValue: openErrno), operation: .init(rawValue: "open(\"\(mountPoint)\")"))
     }
     return directory
   }
@@ -193,11 +193,11 @@ public enum MqQueueDirectory {
   private static func listingOfExistingMount() throws -> MqQueueListing {
     guard let mountPoint = mountPoints().first else {
       throw HinixError(
-        .noSuchFileOrDirectory, operation: "/proc/self/mountinfo",
+        .noSuchFileOrDirectory, operation: .init(rawValue: "/proc/self/mountinfo"),
         detail: "no mqueue file system is mounted (as root: mkdir -p /dev/mqueue && mount -t mqueue none /dev/mqueue)")
     }
     let directory = open(mountPoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    guard directory >= 0 else { throw HinixError.current("open(\"\(mountPoint)\")") }
+    guard directory >= 0 else { throw HinixError.current(.init(rawValue: "open(\"\(mountPoint)\")")) }
     return try listing(.mounted, directory: directory, mountPoint: mountPoint)
   }
 
@@ -208,7 +208,7 @@ public enum MqQueueDirectory {
     _ source: MqDirectorySource, directory: CInt, mountPoint: String? = nil
   ) throws -> MqQueueListing {
     guard let stream = fdopendir(directory) else {
-      let error = HinixError.current("fdopendir")
+      let error = HinixError.current(.init(rawValue: "fdopendir"))
       close(directory)
       throw error
     }
@@ -227,7 +227,7 @@ public enum MqQueueDirectory {
     while true {
       errno = 0
       guard let entry = readdir(stream) else {
-        if errno != 0 { throw HinixError.current("readdir") }
+        if errno != 0 { throw HinixError.current(.init(rawValue: "readdir")) }
         return entries
       }
       // The name's exact bytes: a queue name need not be UTF-8.
@@ -238,7 +238,7 @@ public enum MqQueueDirectory {
       var info = stat()
       guard fstatat(dirfd(stream), queueName.fileName, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
         if errno == ENOENT { continue }
-        throw HinixError.current("fstatat(\"\(MsgQueueName.printable(name))\")")
+        throw HinixError.current(.init(rawValue: "fstatat(\"\(MsgQueueName.printable(name))\")"))
       }
       entries.append(
         MqDirectoryEntry(
@@ -263,7 +263,7 @@ public enum MqQueueDirectory {
       case true?: return
       case false?:
         throw HinixError(
-          .invalidArgument, operation: "open(\"\(mountPoint)\")",
+          .invalidArgument, operation: .init(rawValue: "open(\"\(mountPoint)\")"),
           detail: "the mqueue file system mounted at \(mountPoint) belongs to another IPC namespace; mount it again from this one")
       case nil: continue
       }

@@ -76,7 +76,7 @@ public struct MqQueueReport: Sendable, Hashable, Encodable {
     let info = try queue.withDescriptor { descriptor in
       var info = stat()
       guard fstat(descriptor.rawValue, &info) == 0 else {
-        throw HinixError.current("fstat", queueName: name.description)
+        throw HinixError.current(.init(rawValue: "fstat"), queueName: name.description)
       }
       return info
     }

@@ -165,9 +165,7 @@ extension HinixError {
   /// not exist (`ENOENT` from `mq_open`), in place of the library's advice,
   /// which speaks of its API rather than of the tools' options.
   public func advisingOnMissingQueue(_ advice: String) -> HinixError {
-    guard errno == .noSuchFileOrDirectory, operation == "mq_open" else { return self }
-    var error = self
-    error.detail = advice
-    return error
+    guard errno == .noSuchFileOrDirectory, operation == .mqOpen else { return self }
+    return withDetail(advice)
   }
 }

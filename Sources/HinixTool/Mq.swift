@@ -37,17 +37,20 @@ struct Mq: ParsableCommand {
 /// Hinix's errors explain themselves to a Swift programmer (ENOENT from
 /// `mq_open` suggests `options: .create`); here they speak of commands instead.
 func mqFailure(_ command: String, _ error: any Error) -> ExitCode {
-  guard var error = error as? HinixError, error.operation.hasPrefix("mq_") else {
+  guard let error = error as? HinixError, error.operation.rawValue.hasPrefix("mq_") else {
     return failure("hinix mq \(command)", error)
   }
   switch (error.errno, error.operation) {
   case (.noSuchFileOrDirectory, _):
-    error.detail = "there is no queue with this name in this IPC namespace (hinix mq ls lists them)"
-  case (.permissionDenied, "mq_unlink"):
+    return failure(
+      "hinix mq \(command)",
+      error.withDetail("there is no queue with this name in this IPC namespace (hinix mq ls lists them)"))
+  case (.permissionDenied, .mqUnlink):
     // The mqueue file system's root directory is sticky (mode 1777).
-    error.detail = "only the queue's owner, or a process with CAP_FOWNER, may remove it"
+    return failure(
+      "hinix mq \(command)",
+      error.withDetail("only the queue's owner, or a process with CAP_FOWNER, may remove it"))
   default:
-    break
+    return failure("hinix mq \(command)", error)
   }
-  return failure("hinix mq \(command)", error)
 }

@@ -38,11 +38,12 @@ extension Mq {
       let names = MqNameCache()
       do {
         report = try MqQueueReport.read(name, names: names)
-      } catch var error as HinixError where error.errno == .permissionDenied {
-        if let ownership = Self.ownership(of: name, names: names) {
-          error.detail = "the queue's permissions do not allow reading it (\(ownership))"
+      } catch let error as HinixError where error.errno == .permissionDenied {
+        guard let ownership = Self.ownership(of: name, names: names) else {
+          throw mqFailure("stat", error)
         }
-        throw mqFailure("stat", error)
+        throw mqFailure(
+          "stat", error.withDetail("the queue's permissions do not allow reading it (\(ownership))"))
       } catch {
         throw mqFailure("stat", error)
       }

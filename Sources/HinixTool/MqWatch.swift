@@ -91,7 +91,7 @@ extension Mq {
       while true {
         if try isRemoved(descriptor) {
           throw HinixError(
-            .noSuchFileOrDirectory, operation: "fstat", queueName: name.description,
+            .noSuchFileOrDirectory, operation: .init(rawValue: "fstat"), queueName: name.description,
             detail: "the queue was removed while it was being watched")
         }
         let state = try QueueState(queue)
@@ -105,7 +105,7 @@ extension Mq {
         if let left, left <= .zero {
           if nonEmptyLines > 0 { return }
           throw HinixError(
-            .timedOut, operation: "epoll_wait", queueName: name.description,
+            .timedOut, operation: .epollWait, queueName: name.description,
             detail: "no message arrived within \(seconds(timeout ?? .zero)) s")
         }
         // Without inotify, look for removal once a second.
@@ -137,7 +137,7 @@ extension Mq {
     private func isRemoved(_ descriptor: CInt) throws -> Bool {
       var info = stat()
       guard fstat(descriptor, &info) == 0 else {
-        throw HinixError(Errno(rawValue: errno), operation: "fstat", queueName: name.description)
+        throw HinixError(Errno(rawValue: errno), operation: .init(rawValue: "fstat"), queueName: name.description)
       }
       return info.st_nlink == 0
     }

@@ -117,7 +117,7 @@ struct MqRecv: OneLineErrorCommand {
   private func open(_ name: MsgQueueName) throws -> MsgQueue {
     do {
       return try MsgQueue(name, access: .readOnly)
-    } catch let error as HinixError {
+    } catch {
       throw error.advisingOnMissingQueue("no queue has this name; mqsend --create makes one")
     }
   }

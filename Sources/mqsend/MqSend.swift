@@ -171,7 +171,7 @@ struct MqSend: OneLineErrorCommand {
       return try MsgQueue(
         name, access: .writeOnly, options: openOptions, permissions: permissions, capacity: capacity
       )
-    } catch let error as HinixError {
+    } catch {
       throw error.advisingOnMissingQueue("no queue has this name; add --create to create it")
     }
   }

@@ -273,7 +273,7 @@ struct MonotonicTimeoutTests {
       error = hinixError { try queue.send("over", timeout: .milliseconds(50)) }
       elapsed = start.duration(to: clock.now)
       #expect(error?.errno == .timedOut && elapsed >= .milliseconds(50))
-      #expect(error?.operation == "mq_timedsend")
+      #expect(error?.operation == .mqTimedSend)
     }
   }
 
@@ -294,7 +294,7 @@ struct MonotonicTimeoutTests {
       let start = clock.now
       let loser = Task {
         try await onThread { () -> String in
-          do { return try queue.receive(timeout: .seconds(20)).text } catch let error as HinixError {
+          do throws(HinixError) { return try queue.receive(timeout: .seconds(20)).text } catch {
             return "\(error.errno)"
           }
         }

@@ -54,7 +54,7 @@ struct EventFdTests {
     let event = try EventFd()
     let error = hinixError { try event.write(.max) }
     #expect(error?.errno == .invalidArgument)
-    #expect(error?.operation == "write")
+    #expect(error?.operation == .write)
     #expect(try event.tryRead() == nil)
   }
 

@@ -38,7 +38,7 @@ struct GuardedDescriptorTests {
         var sawClosed = false
         for _ in 0 ..< 20_000 {
           do {
-            try guarded.withDescriptor("test") { descriptor in
+            try guarded.withDescriptor(.init(rawValue: "test")) { descriptor in
               inFlight.add(1, ordering: .sequentiallyConsistent)
               // The descriptor must still be open while it is borrowed.
               if fcntl(descriptor, F_GETFD) == -1 { failedFcntl.add(1, ordering: .relaxed) }
@@ -58,8 +58,8 @@ struct GuardedDescriptorTests {
     }
     while started.load(ordering: .relaxed) < threads { sched_yield() }
     usleep(useconds_t(200 * (round % 5)))
-    try guarded.close("close")
-    try guarded.close("close")  // idempotent
+    try guarded.close(.close)
+    try guarded.close(.close)  // idempotent
     #expect(guarded.isClosed)
     while finished.load(ordering: .acquiring) < threads { usleep(1000) }
     #expect(closes.load(ordering: .relaxed) == 1)
@@ -67,7 +67,7 @@ struct GuardedDescriptorTests {
     #expect(failedFcntl.load(ordering: .relaxed) == 0)
     #expect(badAfterClose.load(ordering: .relaxed) == 0)
     #expect(guarded.callsInFlight == 0)
-    #expect(throws: HinixError.self) { try guarded.withDescriptor("test") { _ in } }
+    #expect(throws: HinixError.self) { try guarded.withDescriptor(.init(rawValue: "test")) { _ in } }
   }
 
   @Test("Without close, deinit closes the descriptor once")
@@ -82,7 +82,7 @@ struct GuardedDescriptorTests {
         closes.add(1, ordering: .relaxed)
         return Glibc.close(descriptor)
       }
-      try guarded.withDescriptor("test") { #expect(fcntl($0, F_GETFD) != -1) }
+      try guarded.withDescriptor(.init(rawValue: "test")) { #expect(fcntl($0, F_GETFD) != -1) }
     }
     #expect(closes.load(ordering: .relaxed) == 1)
     // Closed, or the number was reused meanwhile by a test running in parallel.

@@ -196,11 +196,11 @@ struct StatusAndMiscTests {
   @Test("An error's description names the call, the queue, the errno and the explanation")
   func errorDescription() {
     let error = HinixError(
-      .messageTooLong, operation: "mq_send", queueName: "/jobs",
+      .messageTooLong, operation: .mqSend, queueName: "/jobs",
       detail: "the message is 65 bytes and the queue's message size is 64")
     #expect(error.description == "mq_send(\"/jobs\"): Message too long (EMSGSIZE): the message is 65 bytes and the queue's message size is 64")
-    #expect(HinixError(.timedOut, operation: "mq_timedreceive").isTimeoutOrWouldBlock)
-    #expect(!HinixError(.badFileDescriptor, operation: "mq_send").isTimeoutOrWouldBlock)
+    #expect(HinixError(.timedOut, operation: .mqTimedReceive).isTimeoutOrWouldBlock)
+    #expect(!HinixError(.badFileDescriptor, operation: .mqSend).isTimeoutOrWouldBlock)
     #expect(Errno.resourceBusy.symbolicName == "EBUSY")
   }
 }

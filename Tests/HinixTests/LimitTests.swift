@@ -150,7 +150,7 @@ struct LimitTests {
       var held: [EventFd] = []
       var last: HinixError?
       while last == nil {
-        do { held.append(try EventFd()) } catch let error as HinixError { last = error }
+        do throws(HinixError) { held.append(try EventFd()) } catch { last = error }
       }
       #expect(last?.errno == .tooManyOpenFiles)
       #expect(last?.limit == .descriptors(limit: cap), "\(String(describing: last))")

@@ -31,7 +31,7 @@ struct MsgQueueNameTests {
   func invalidNames(name: String, reason: String) throws {
     let error = hinixError { _ = try MsgQueueName(name) }
     #expect(error?.errno == .invalidArgument)
-    #expect(error?.operation == "validation")
+    #expect(error?.operation == .validation)
     #expect(error?.detail?.contains(reason) == true, "\(String(describing: error?.detail))")
   }
 
@@ -59,7 +59,7 @@ struct MsgQueueNameTests {
   @Test("Opening with an invalid name throws the validation error, not the kernel's")
   func openValidates() {
     let error = hinixError { _ = try MsgQueue.open("no-slash") }
-    #expect(error?.operation == "validation")
+    #expect(error?.operation == .validation)
     #expect(error?.queueName == "no-slash")
   }
 }

@@ -40,7 +40,7 @@ struct MsgQueueOpenTests {
         _ = try MsgQueue.createExclusive(queue.name.rawValue, maxMessages: 4, messageSize: 64)
       }
       #expect(error?.errno == .fileExists)
-      #expect(error?.operation == "mq_open")
+      #expect(error?.operation == .mqOpen)
       #expect(error?.queueName == queue.name.rawValue)
     }
   }
@@ -75,7 +75,7 @@ struct MsgQueueOpenTests {
   func unlinkMissing() {
     let error = hinixError { try MsgQueue.unlink(uniqueName("gone")) }
     #expect(error?.errno == .noSuchFileOrDirectory)
-    #expect(error?.operation == "mq_unlink")
+    #expect(error?.operation == .mqUnlink)
   }
 
   @Test("A new queue is owner-only (0600) by default")
@@ -303,7 +303,7 @@ struct MsgQueueTransferTests {
       let start = clock.now
       let error = hinixError { _ = try queue.receive(timeout: .milliseconds(50)) }
       #expect(error?.errno == .timedOut)
-      #expect(error?.operation == "mq_timedreceive")
+      #expect(error?.operation == .mqTimedReceive)
       #expect(start.duration(to: clock.now) >= .milliseconds(45))
     }
   }

@@ -385,7 +385,7 @@ enum SendRecvFixture {
     do {
       _ = try MsgQueue.open(name)
       return true
-    } catch let error as HinixError where error.errno == .noSuchFileOrDirectory {
+    } catch where error.errno == .noSuchFileOrDirectory {
       return false
     } catch {
       Issue.record("open(\(name)): \(error)")

@@ -169,10 +169,8 @@ private let notifyRoles: [String: @Sendable (RoleContext) throws -> Void] = [
       do {
         try target.requestNotification(.withoutSignal)
         return "registered"
-      } catch let error as HinixError {
-        return error.errno.symbolicName
       } catch {
-        return "\(error)"
+        return error.errno.symbolicName
       }
     }
     role.report(attempt())
