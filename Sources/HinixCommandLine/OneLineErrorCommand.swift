@@ -50,7 +50,16 @@ extension OneLineErrorCommand {
       Glibc.exit(code.rawValue)
     } catch {
       let code = exitCode(for: error)
-      if code == .success { exit(withError: error) }  // --help, --version: printed to stdout
+      if code == .success {
+        // --help, --version: printed to stdout, and a failed write fails the command.
+        var text = fullMessage(for: error)
+        if !text.hasSuffix("\n") { text += "\n" }
+        if let failed = StandardOutput.writeReportingError(Array(text.utf8)) {
+          StandardError.print("\(commandPath(CommandLine.arguments.dropFirst())): writing to standard output failed: \(failed)")
+          Glibc.exit(ExitCode.failure.rawValue)
+        }
+        Glibc.exit(0)
+      }
       let path = commandPath(CommandLine.arguments.dropFirst())
       var line =
         "\(path): " + message(for: error).split(whereSeparator: \.isNewline).joined(separator: " ")

@@ -76,9 +76,12 @@ struct Conform: ParsableCommand {
 
   func run() throws {
     if list {
-      try emit(listing())
+      try emit(listing(), to: try openOutput())
       return
     }
+    // The report's destination is opened before the run, so a path that
+    // cannot be written is said at once, not after every check has run.
+    let destination = try openOutput()
     // First, while the process has one thread: the private namespaces.
     let reason = enterPrivateNamespaces()
     // Workers run only under this harness, inside its namespaces and deadlines.
@@ -101,10 +104,10 @@ struct Conform: ParsableCommand {
       seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
       results: results, uncovered: Registry.uncoveredRows)
     switch format {
-    case .text: try emit(report.text())
-    case .json: try emit(report.json())
-    case .tap: try emit(report.tap())
-    case .junit: try emit(report.junit())
+    case .text: try emit(report.text(), to: destination)
+    case .json: try emit(report.json(), to: destination)
+    case .tap: try emit(report.tap(), to: destination)
+    case .junit: try emit(report.junit(), to: destination)
     }
     if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
   }
@@ -138,18 +141,32 @@ struct Conform: ParsableCommand {
     }
   }
 
-  private func emit(_ text: String) throws {
-    guard let output else {
-      StandardOutput.write(text)
-      return
-    }
-    let fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+  /// Opens `--output` for writing (created if missing, not yet truncated),
+  /// or returns standard output (1).
+  ///
+  /// - Throws: Exit status 2, after one line on standard error, when the file cannot be opened.
+  private func openOutput() throws -> CInt {
+    guard let output else { return 1 }
+    let fd = open(output, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
     guard fd >= 0 else {
-      throw failure("hinix conform", message: "cannot write \(output.debugDescription): \(Errno(rawValue: errno).description)")
+      StandardError.print("hinix conform: cannot write the report to \(output.debugDescription): \(Errno(rawValue: errno).description)")
+      throw ExitCode(2)
     }
-    defer { close(fd) }
-    guard StandardOutput.write(Array(text.utf8), to: fd) else {
-      throw failure("hinix conform", message: "writing \(output.debugDescription) failed: \(Errno(rawValue: errno).description)")
+    return fd
+  }
+
+  /// Writes the report to `fd` (standard output or the `--output` file, which
+  /// is truncated first and closed after). Any failed write, or a failed
+  /// close, fails the command: a report that was lost must not look written.
+  private func emit(_ text: String, to fd: CInt) throws {
+    let what = output.map { $0.debugDescription } ?? "standard output"
+    var failed: Errno?
+    if fd != 1 && ftruncate(fd, 0) != 0 { failed = Errno(rawValue: errno) }
+    if failed == nil { failed = StandardOutput.writeReportingError(Array(text.utf8), to: fd) }
+    if fd != 1 && close(fd) != 0 && failed == nil { failed = Errno(rawValue: errno) }
+    if let failed {
+      StandardError.print("hinix conform: writing the report to \(what) failed: \(failed.description)")
+      throw ExitCode(2)
     }
   }
 }
