@@ -42,7 +42,7 @@ let lifecycleChecks: [Check] = [
     let (_, fd) = try rawQueue(context)
     defer { CHinix_mq_close(fd) }
     let inheritable = fcntl(fd, F_DUPFD, 20)
-    try expect(inheritable >= 0, "F_DUPFD failed: \(Errno(rawValue: systemErrno))")
+    try expectOpened(inheritable, "F_DUPFD failed")
     defer { close(inheritable) }
     try rawSend(fd, "ping")
     let child = try context.spawn("inheritor", arguments: [String(inheritable)])
@@ -70,7 +70,7 @@ let lifecycleChecks: [Check] = [
     let child = try context.spawn("creator", arguments: [name])
     try expect(child.wait() == 0, "the creator failed")
     let fd = CHinix_mq_open(name, O_RDWR | O_CLOEXEC, 0, nil)
-    try expect(fd >= 0, "the queue did not outlive its creator: \(Errno(rawValue: systemErrno))")
+    try expectOpened(fd, "the queue did not outlive its creator")
     defer { CHinix_mq_close(fd) }
     let attributes = try rawAttributes(fd)
     try expect(attributes.mq_maxmsg == 3 && attributes.mq_msgsize == 32 && attributes.mq_curmsgs == 1, "the queue is \(attributes.mq_maxmsg) × \(attributes.mq_msgsize) with \(attributes.mq_curmsgs) queued")
@@ -125,7 +125,7 @@ let lifecycleChecks: [Check] = [
     try rawSend(old, "old")
     try expect(CHinix_mq_unlink(name) == 0, "mq_unlink failed")
     let new = CHinix_mq_open_attr(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600, 2, 16)
-    try expect(new >= 0, "re-creating the unlinked name failed: \(Errno(rawValue: systemErrno))")
+    try expectOpened(new, "re-creating the unlinked name failed")
     defer { CHinix_mq_close(new) }
     let attributes = try rawAttributes(new)
     try expect(attributes.mq_curmsgs == 0 && attributes.mq_maxmsg == 2, "the new queue has \(attributes.mq_curmsgs) messages, maxmsg \(attributes.mq_maxmsg)")

@@ -15,7 +15,13 @@ func rawQueue(
 ) throws -> (name: String, fd: mqd_t) {
   let name = context.queueName("r")
   let fd = CHinix_mq_open_attr(name, flags | O_CREAT | O_EXCL | O_CLOEXEC, mode, count, size)
-  guard fd >= 0 else { throw HarnessError("mq_open \(name): \(Errno(rawValue: systemErrno))") }
+  guard fd >= 0 else {
+    let error = systemErrno
+    if isResourceShortage(error) {
+      throw resourceSkip("creating the queue \(name) (\(count) × \(size))", errno: error, maxMessages: count, messageSize: size)
+    }
+    throw HarnessError("mq_open \(name): \(Errno(rawValue: error))")
+  }
   return (name, fd)
 }
 
