@@ -75,6 +75,7 @@ public enum ConformanceWorker {
       verdict = WorkerVerdict(verdict: "fail", detail: "unexpected error: \(error)")
     }
     context.finish()
+    QueueJournal.removeOwn()
     emit(verdict)
     exit(0)
   }

@@ -86,6 +86,21 @@ struct Conform: ParsableCommand {
     let reason = enterPrivateNamespaces()
     // Workers run only under this harness, inside its namespaces and deadlines.
     setenv(ConformanceWorker.harnessVariable, "\(getpid())", 1)
+    if reason != nil {
+      // Not namespaced: queues live in the host's namespace. Journal their
+      // names, and remove what earlier runs that were killed left behind.
+      let (journal, problem) = QueueJournal.prepare()
+      if let journal {
+        setenv(QueueJournal.variable, journal, 1)
+        let removed = QueueJournal.sweep(journal)
+        if !removed.isEmpty {
+          StandardError.print(
+            "hinix conform: removed \(removed.count) queue\(removed.count == 1 ? "" : "s") left by an earlier run that was killed: \(removed.joined(separator: " "))")
+        }
+      } else if let problem {
+        StandardError.print("hinix conform: \(problem)")
+      }
+    }
     let checks = Registry.checks(matching: filter)
     let clock = ContinuousClock()
     let start = clock.now
@@ -96,6 +111,14 @@ struct Conform: ParsableCommand {
       guard !quiet else { return }
       let mark = result.verdict == "pass" ? "" : "  \(result.detail ?? "")"
       StandardError.print("[\(done)/\(total)] \(result.ids.joined(separator: ",")) \(result.verdict)\(mark)")
+    }
+    if reason != nil, let journal = getenv(QueueJournal.variable).map({ String(cString: $0) }) {
+      // Checks killed at their deadline could not unlink their queues.
+      let removed = QueueJournal.sweep(journal)
+      if !removed.isEmpty {
+        StandardError.print(
+          "hinix conform: removed \(removed.count) queue\(removed.count == 1 ? "" : "s") left by checks killed at their deadline: \(removed.joined(separator: " "))")
+      }
     }
     let elapsed = start.duration(to: clock.now)
     let report = ConformanceReport(
