@@ -9,7 +9,7 @@ import Hinix
 let selfTestChecks: [Check] = [
   Check(
     "SELFTEST-HANG", source: "the harness",
-    clause: "A check that never returns is killed at its deadline and fails with \"timed out\"",
+    clause: "A check that never returns is killed at its deadline with the verdict timeout",
     deadline: .seconds(1),
     roles: ["sleeper": { _ in while true { sleep(60) } }]
   ) { context in
@@ -31,5 +31,19 @@ let selfTestChecks: [Check] = [
     let line = Array("SELFTEST-HOLD holding \(queue.name)\n".utf8)
     _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
     while true { sleep(60) }
+  },
+
+  Check(
+    "SELFTEST-ORPHAN", source: "the harness",
+    clause: "A process a check leaves running (here /bin/sleep, which no death signal ties to the worker) is killed with the check's process group when the check ends"
+  ) { _ in
+    var pid: pid_t = 0
+    var argv: [UnsafeMutablePointer<CChar>?] = ["/bin/sleep", "600"].map { (word: String) in strdup(word) }
+    argv.append(nil)
+    defer { argv.forEach { free($0) } }
+    let result = posix_spawn(&pid, "/bin/sleep", nil, nil, argv, environ)
+    guard result == 0 else { throw HarnessError("posix_spawn /bin/sleep: \(Errno(rawValue: result))") }
+    let line = Array("SELFTEST-ORPHAN left \(pid)\n".utf8)
+    _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
   },
 ]
