@@ -17,7 +17,7 @@ struct Conform: ParsableCommand {
       Each check exercises one documented behaviour (a row of the conformance \
       catalog, by its stable ID) and cites its clause. It runs in a worker \
       process of its own, in its own process group: when a check's deadline \
-      passes, the group is killed and the check fails with "timed out", so \
+      passes, the group is killed and the check's verdict is timeout, so \
       no kernel call that hangs can hang the run.
 
       As root, the run works in a private IPC and mount namespace: the queues \
@@ -28,11 +28,15 @@ struct Conform: ParsableCommand {
       expects the kernel's behaviour and the report says so.
 
       Verdicts: pass; fail (the kernel did not behave as the clause says); \
-      skip (with the reason); error (the harness itself failed). Catalog rows \
-      that no check covers yet are listed as not covered.
+      skip (with the reason: a missing privilege, or a limit such as \
+      RLIMIT_MSGQUEUE used up by the user's other queues); error (the harness \
+      itself failed); timeout (killed at its deadline: not evidence against \
+      the kernel). Catalog rows that no check covers yet are listed as not \
+      covered. Self-test checks run only when --filter names one exactly.
 
-      Exit status: 0 when nothing failed or errored, 1 when a check failed, \
-      2 on a harness error, 64 for a usage error.
+      Exit status: 0 when every check passed or was skipped, 1 when a check \
+      failed, 2 when the run could not judge (an error or a timeout, and no \
+      fail) or the report could not be written, 64 for a usage error.
 
       EXAMPLES:
         hinix conform
