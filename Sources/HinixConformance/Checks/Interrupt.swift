@@ -44,6 +44,8 @@ nonisolated(unsafe) private var interruptHandlerRuns: Int32 = 0
 final class BlockedCallInterrupter: @unchecked Sendable {
   private enum State: Int { case watching = 0, signalled = 1, returned = 2 }
   private let state = Atomic<Int>(State.watching.rawValue)
+  /// Set once the blocking call has returned, whatever the state.
+  private let ended = Atomic<Bool>(false)
   private let target = pthread_self()
   private let path: String
   private let syscall: Int
@@ -96,11 +98,12 @@ final class BlockedCallInterrupter: @unchecked Sendable {
   }
 
   /// Waits until the watched thread is blocked in the system call again (after
-  /// a restart); called from `afterSignal`. Gives up after `limit`.
+  /// a restart); called from `afterSignal`. Gives up when the call has
+  /// returned instead (it was not restarted), or after `limit`.
   func waitBlockedAgain(limit: Duration = .seconds(30)) -> Bool {
     let clock = ContinuousClock()
     let end = clock.now + limit
-    while clock.now < end {
+    while clock.now < end && !ended.load(ordering: .acquiring) {
       if interruptHandlerRuns > 0 && isBlocked(path, inSyscall: syscall) { return true }
       usleep(1_000)
     }
@@ -112,6 +115,7 @@ final class BlockedCallInterrupter: @unchecked Sendable {
   /// - Returns: Whether the signal had been sent before the call returned.
   @discardableResult
   func callReturned() -> Bool {
+    ended.store(true, ordering: .releasing)
     let signalled = !state.compareExchange(
       expected: State.watching.rawValue, desired: State.returned.rawValue, ordering: .acquiringAndReleasing
     ).exchanged
