@@ -39,7 +39,7 @@ let lifecycleChecks: [Check] = [
       }
     ]
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     defer { CHinix_mq_close(fd) }
     let inheritable = fcntl(fd, F_DUPFD, 20)
     try expectOpened(inheritable, "F_DUPFD failed")
@@ -192,7 +192,7 @@ let lifecycleChecks: [Check] = [
     "MQ-CLOSE-OK", source: "mq_close(3) RETURN VALUE",
     clause: "mq_close of an open queue descriptor returns 0"
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     try expect(CHinix_mq_close(fd) == 0, "mq_close failed: \(Errno(rawValue: systemErrno))")
   },
 
@@ -201,7 +201,7 @@ let lifecycleChecks: [Check] = [
     clause: "A bad descriptor or a second close gives EBADF, and after close every mq_* call on that value gives EBADF"
   ) { context in
     try expectCErrno(EBADF, "mq_close(-1)", Int(CHinix_mq_close(-1)))
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     try expect(CHinix_mq_close(fd) == 0, "mq_close failed")
     var buffer = [UInt8](repeating: 0, count: 64)
     var attributes = mq_attr()

@@ -583,7 +583,7 @@ let openAndLimitChecks: [Check] = [
     let id = 61000 + getpid() % 3000
     guard setgid(gid_t(id)) == 0 else { throw HarnessError("setgid: \(Errno(rawValue: systemErrno))") }
     let uid = try olBecomeFreshUser()
-    let (_, fd) = try rawQueue(context, 1, 8)
+    let fd = try rawUnlinkedQueue(context, 1, 8)
     defer { CHinix_mq_close(fd) }
     var info = stat()
     try expect(fstat(fd, &info) == 0, "fstat failed: \(Errno(rawValue: systemErrno))")
@@ -620,7 +620,7 @@ let openAndLimitChecks: [Check] = [
   ) { context in
     for (mask, expected) in [(mode_t(0o022), mode_t(0o644)), (0o077, 0o600)] {
       umask(mask)
-      let (_, fd) = try rawQueue(context, 1, 8, mode: 0o666)
+      let fd = try rawUnlinkedQueue(context, 1, 8, mode: 0o666)
       defer { CHinix_mq_close(fd) }
       var info = stat()
       try expect(fstat(fd, &info) == 0, "fstat failed")

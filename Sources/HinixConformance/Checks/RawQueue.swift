@@ -25,6 +25,18 @@ func rawQueue(
   return (name, fd)
 }
 
+/// ``rawQueue(_:_:_:flags:mode:)`` for a check that needs only the
+/// descriptor: the name is unlinked at once, so the queue goes away with the
+/// descriptor even if the run is killed (an unprivileged run's queues live in
+/// the host's namespace).
+func rawUnlinkedQueue(
+  _ context: CheckContext, _ count: Int = 4, _ size: Int = 64, flags: CInt = O_RDWR, mode: mode_t = 0o600
+) throws -> mqd_t {
+  let (name, fd) = try rawQueue(context, count, size, flags: flags, mode: mode)
+  _ = CHinix_mq_unlink(name)
+  return fd
+}
+
 /// mq_send of `text`'s UTF-8 bytes; a failure fails the check.
 func rawSend(_ fd: mqd_t, _ text: String, _ priority: UInt32 = 0) throws {
   let bytes = Array(text.utf8)

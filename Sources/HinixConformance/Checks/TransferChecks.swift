@@ -91,7 +91,7 @@ let transferChecks: [Check] = [
     clause: "A send blocked on a full queue fails with EINTR when a handler installed without SA_RESTART runs",
     needs: [.signals]
   ) { context in
-    let (_, fd) = try rawQueue(context, 1)
+    let fd = try rawUnlinkedQueue(context, 1)
     try rawSend(fd, "full")
     // The signal is sent once the send is seen blocked, so it cannot come early.
     let interrupter = try BlockedCallInterrupter(restart: false, syscall: syscallMqTimedsend)
@@ -111,7 +111,7 @@ let transferChecks: [Check] = [
     clause: "With SA_RESTART, a send blocked on a full queue resumes after the handler and succeeds once a slot frees",
     needs: [.signals]
   ) { context in
-    let (_, fd) = try rawQueue(context, 1)
+    let fd = try rawUnlinkedQueue(context, 1)
     try rawSend(fd, "full")
     // Ordering, not time: the signal comes once the send is seen blocked; the
     // slot is freed only after the handler ran and the send is blocked again.
@@ -167,7 +167,7 @@ let transferChecks: [Check] = [
     "MQ-SEND-EFAULT", source: "kernel (mq_timedsend copy_from_user)",
     clause: "A message pointer or timeout pointer that is not mapped gives EFAULT"
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     let bad = UnsafeRawPointer(bitPattern: 16)
     try expectCErrno(EFAULT, "mq_send from an unmapped buffer", Int(CHinix_mq_send(fd, bad, 8, 0)))
     var byte: UInt8 = 0
@@ -182,7 +182,7 @@ let transferChecks: [Check] = [
     "MQ-TSEND-REALTIME", source: "mq_timedsend(3) DESCRIPTION",
     clause: "abs_timeout is an absolute CLOCK_REALTIME time: CLOCK_MONOTONIC now + 5 s is long past, so a full queue times out at once"
   ) { context in
-    let (_, fd) = try rawQueue(context, 1)
+    let fd = try rawUnlinkedQueue(context, 1)
     try rawSend(fd, "full")
     var monotonic = trDeadline(5000, clock: CLOCK_MONOTONIC)
     var byte: UInt8 = 0
@@ -196,7 +196,7 @@ let transferChecks: [Check] = [
     "MQ-TSEND-NONBLOCK", source: "mq_timedsend(3) DESCRIPTION",
     clause: "With O_NONBLOCK, a full queue gives EAGAIN at once whatever the timeout"
   ) { context in
-    let (_, fd) = try rawQueue(context, 1, flags: O_RDWR | O_NONBLOCK)
+    let fd = try rawUnlinkedQueue(context, 1, flags: O_RDWR | O_NONBLOCK)
     try rawSend(fd, "full")
     var later = trDeadline(5000)
     var byte: UInt8 = 0
@@ -210,7 +210,7 @@ let transferChecks: [Check] = [
     clause: "A blocked mq_timedsend fails with EINTR when a handler without SA_RESTART runs; with SA_RESTART it restarts and still times out at its original absolute deadline",
     needs: [.signals], deadline: .seconds(30)
   ) { context in
-    let (_, fd) = try rawQueue(context, 1)
+    let fd = try rawUnlinkedQueue(context, 1)
     try rawSend(fd, "full")
     var byte: UInt8 = 0
     do {
@@ -247,7 +247,7 @@ let transferChecks: [Check] = [
     "MQ-RECV-PRIO-OUT", source: "mq_receive(3) DESCRIPTION",
     clause: "A non-NULL msg_prio receives the message's priority; NULL is allowed"
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     try rawSend(fd, "a", 17)
     try rawSend(fd, "b", 3)
     let first = try rawReceive(fd)
@@ -277,7 +277,7 @@ let transferChecks: [Check] = [
     "MQ-RECV-EAGAIN", source: "mq_receive(3) ERRORS",
     clause: "An empty queue with O_NONBLOCK gives EAGAIN at once"
   ) { context in
-    let (_, fd) = try rawQueue(context, flags: O_RDWR | O_NONBLOCK)
+    let fd = try rawUnlinkedQueue(context, flags: O_RDWR | O_NONBLOCK)
     var buffer = [UInt8](repeating: 0, count: 64)
     let start = ContinuousClock().now
     try expectCErrno(EAGAIN, "a receive from an empty non-blocking queue", buffer.withUnsafeMutableBytes { CHinix_mq_receive(fd, $0.baseAddress, $0.count, nil) })
@@ -307,7 +307,7 @@ let transferChecks: [Check] = [
     clause: "A receive blocked on an empty queue fails with EINTR when a handler without SA_RESTART runs",
     needs: [.signals]
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     let interrupter = try BlockedCallInterrupter(restart: false, syscall: syscallMqTimedreceive)
     var buffer = [UInt8](repeating: 0, count: 64)
     let result = buffer.withUnsafeMutableBytes { CHinix_mq_receive(fd, $0.baseAddress, $0.count, nil) }
@@ -324,7 +324,7 @@ let transferChecks: [Check] = [
     clause: "With SA_RESTART, a receive blocked on an empty queue resumes after the handler and returns the message sent later",
     needs: [.signals]
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     // Ordering, not time: the signal comes once the receive is seen blocked;
     // the message is sent only after the handler ran and the receive is blocked again.
     let sent = TrFlag()
@@ -378,7 +378,7 @@ let transferChecks: [Check] = [
     "MQ-RECV-EFAULT", source: "kernel (mq_timedreceive copy_to_user)",
     clause: "A buffer or timeout pointer that is not mapped gives EFAULT"
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     var buffer = [UInt8](repeating: 0, count: 64)
     let badTime = UnsafePointer<timespec>(bitPattern: 16)
     try rawSend(fd, "x")
@@ -392,7 +392,7 @@ let transferChecks: [Check] = [
     "MQ-TRECV-ETIMEDOUT", source: "mq_timedreceive(3) ERRORS",
     clause: "On an empty blocking queue, mq_timedreceive fails with ETIMEDOUT, no earlier than its absolute deadline"
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     var buffer = [UInt8](repeating: 0, count: 64)
     var deadline = trDeadline(300)
     let start = ContinuousClock().now
@@ -406,7 +406,7 @@ let transferChecks: [Check] = [
     "MQ-TRECV-EXPIRED", source: "mq_timedreceive(3) DESCRIPTION",
     clause: "On an empty queue with a deadline already past, mq_timedreceive returns ETIMEDOUT at once"
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     var buffer = [UInt8](repeating: 0, count: 64)
     var past = timespec(tv_sec: 1, tv_nsec: 0)
     let start = ContinuousClock().now
@@ -418,7 +418,7 @@ let transferChecks: [Check] = [
     "MQ-TRECV-AVAILABLE", source: "POSIX mq_timedreceive (open_posix_testsuite assertion 10)",
     clause: "With a message waiting, mq_timedreceive succeeds even when the deadline has passed"
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     try rawSend(fd, "here", 4)
     var buffer = [UInt8](repeating: 0, count: 64)
     var past = timespec(tv_sec: 1, tv_nsec: 0)
@@ -432,7 +432,7 @@ let transferChecks: [Check] = [
     clause: "A deadline with tv_nsec outside 0 ..< 1e9 fails with EINVAL, which Linux reports even when a message is waiting",
     kernelDiffers: true
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     try rawSend(fd, "waiting")
     var buffer = [UInt8](repeating: 0, count: 64)
     for nanoseconds in [-1, 1_000_000_000] {
@@ -447,7 +447,7 @@ let transferChecks: [Check] = [
     "MQ-TRECV-REALTIME", source: "mq_timedreceive(3) DESCRIPTION",
     clause: "abs_timeout is an absolute CLOCK_REALTIME time: CLOCK_MONOTONIC now + 5 s is long past, so an empty queue times out at once"
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     var buffer = [UInt8](repeating: 0, count: 64)
     var monotonic = trDeadline(5000, clock: CLOCK_MONOTONIC)
     let start = ContinuousClock().now
@@ -460,7 +460,7 @@ let transferChecks: [Check] = [
     "MQ-TRECV-NONBLOCK", source: "mq_timedreceive(3) DESCRIPTION",
     clause: "With O_NONBLOCK, an empty queue gives EAGAIN at once whatever the timeout"
   ) { context in
-    let (_, fd) = try rawQueue(context, flags: O_RDWR | O_NONBLOCK)
+    let fd = try rawUnlinkedQueue(context, flags: O_RDWR | O_NONBLOCK)
     var buffer = [UInt8](repeating: 0, count: 64)
     var later = trDeadline(5000)
     let start = ContinuousClock().now
@@ -473,7 +473,7 @@ let transferChecks: [Check] = [
     clause: "A blocked mq_timedreceive fails with EINTR, before its deadline, when a handler without SA_RESTART runs",
     needs: [.signals], deadline: .seconds(30)
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     // The signal is sent once the call is seen blocked, well before its 10 s deadline.
     let interrupter = try BlockedCallInterrupter(restart: false, syscall: syscallMqTimedreceive)
     var buffer = [UInt8](repeating: 0, count: 64)
@@ -526,7 +526,7 @@ let transferChecks: [Check] = [
     "MQ-SETATTR-NONBLOCK", "MQ-SETATTR-OLDATTR", source: "mq_setattr(3) DESCRIPTION",
     clause: "Only O_NONBLOCK in mq_flags changes (maxmsg, msgsize and curmsgs are ignored); oldattr receives the attributes as mq_getattr reported them before"
   ) { context in
-    let (_, fd) = try rawQueue(context, 3, 40)
+    let fd = try rawUnlinkedQueue(context, 3, 40)
     try rawSend(fd, "m")
     let before = try rawAttributes(fd)
     var new = mq_attr()
@@ -553,7 +553,7 @@ let transferChecks: [Check] = [
     "MQ-SETATTR-EINVAL", source: "mq_setattr(3) ERRORS",
     clause: "mq_flags with any bit other than O_NONBLOCK gives EINVAL and changes nothing; the flags are checked before the descriptor"
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     for flags in [Int(O_APPEND), Int(O_NONBLOCK | O_APPEND), Int(O_CLOEXEC), 1] {
       var new = mq_attr()
       new.mq_flags = flags
