@@ -14,7 +14,11 @@ private final class RawEventFd {
   let fd: CInt
   init(_ initval: UInt32 = 0, flags: CInt = CHinix_EFD_CLOEXEC) throws {
     fd = CHinix_eventfd(initval, flags)
-    guard fd >= 0 else { throw CheckFailure("eventfd(\(initval), \(flags)) failed: \(Errno(rawValue: systemErrno).symbolicName)") }
+    guard fd >= 0 else {
+      let error = systemErrno
+      if isResourceShortage(error) { throw resourceSkip("eventfd(\(initval), \(flags))", errno: error, creating: false) }
+      throw CheckFailure("eventfd(\(initval), \(flags)) failed: \(Errno(rawValue: error).symbolicName)")
+    }
   }
   deinit { close(fd) }
 
