@@ -111,7 +111,7 @@ extension SystemLimits {
   ///   - capacity: The attributes asked for, or `nil` for the defaults.
   ///   - probe: Whether to measure the bytes left under `RLIMIT_MSGQUEUE` by
   ///     creating and removing small temporary queues.
-  func explainOpenFailure(
+  package func explainOpenFailure(
     errno: CInt, creating: Bool, capacity: MsgQueue.Capacity?, probe: Bool
   ) -> (limit: Limit?, detail: String?) {
     switch errno {

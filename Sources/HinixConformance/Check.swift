@@ -12,14 +12,21 @@ public enum Verdict: Sendable, Hashable {
   case skip(String)
   /// The harness itself failed (a worker that could not start, or died).
   case error(String)
+  /// The check was still running at its deadline and its process group was
+  /// killed. This is not evidence against the kernel: the deadline may be too
+  /// short for this machine or its load. A check whose purpose is to see a
+  /// blocked call woken waits with a bound of its own, well within its
+  /// deadline, and fails when the wake-up does not come in time.
+  case timeout(String)
 
-  /// `pass`, `fail`, `skip` or `error`.
+  /// `pass`, `fail`, `skip`, `error` or `timeout`.
   public var name: String {
     switch self {
     case .pass: "pass"
     case .fail: "fail"
     case .skip: "skip"
     case .error: "error"
+    case .timeout: "timeout"
     }
   }
 
@@ -27,7 +34,7 @@ public enum Verdict: Sendable, Hashable {
   public var detail: String? {
     switch self {
     case .pass: nil
-    case .fail(let text), .skip(let text), .error(let text): text
+    case .fail(let text), .skip(let text), .error(let text), .timeout(let text): text
     }
   }
 }

@@ -139,10 +139,29 @@ public final class Child: @unchecked Sendable {
     }
   }
 
+  /// Whether the child has exited, without reaping it: its process ID (and,
+  /// for a group leader, its group's ID) stays reserved until ``wait(timeout:)``
+  /// reaps it, so its group can still be killed safely.
+  func hasExited() -> Bool {
+    if status != nil { return true }
+    var info = siginfo_t()
+    while true {
+      let result = waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT)
+      if result == -1 && errno == EINTR { continue }
+      // With WNOHANG and no exited child, waitid leaves si_pid 0.
+      return result == 0 && info._sifields._kill.si_pid == pid
+    }
+  }
+
   /// Kills the child (and, for a group leader, its whole group) and reaps it.
+  ///
+  /// With `group`, the group is killed even when the leader has already
+  /// exited and been reaped: helpers it left behind are still in the group
+  /// (the group's ID stays valid while any member lives).
   public func kill(group: Bool = false) {
+    if group { _ = Glibc.kill(-pid, SIGKILL) }
     guard status == nil else { return }
-    _ = Glibc.kill(group ? -pid : pid, SIGKILL)
+    if !group { _ = Glibc.kill(pid, SIGKILL) }
     _ = wait(timeout: .seconds(5))
   }
 }

@@ -31,6 +31,8 @@ public final class CheckContext: @unchecked Sendable {
     serial += 1
     let name = "/hxc-\(getpid())-\(tag)-\(serial)"
     names.append(name)
+    // An unprivileged run's queues outlive a killed run: the next one sweeps them.
+    QueueJournal.record(name)
     return name
   }
 

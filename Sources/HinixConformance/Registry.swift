@@ -23,17 +23,25 @@ public enum Registry {
   }
 
   /// The checks whose IDs match `filter`: an ID prefix (`MQ-SEND`) or a glob
-  /// with `*` and `?` (`MQ-*-EINTR`). Self-test checks run only when named.
+  /// with `*` and `?` (`MQ-*-EINTR`). Self-test checks, which fail or hang by
+  /// design, run only when `filter` is exactly one's name (`SELFTEST-HANG`):
+  /// no prefix or glob (`S`, `*`, `SELFTEST-*`) selects them.
   public static func checks(matching filter: String?) -> [Check] {
     guard let filter, !filter.isEmpty else {
-      return checks.filter { !$0.name.hasPrefix("SELFTEST-") }
+      return checks.filter { !$0.isSelfTest }
     }
+    if let named = checks.first(where: { $0.isSelfTest && $0.name == filter }) { return [named] }
     return checks.filter { check in
-      check.ids.contains { id in
+      !check.isSelfTest && check.ids.contains { id in
         filter.contains("*") || filter.contains("?") ? glob(filter, matches: id) : id.hasPrefix(filter)
       }
     }
   }
+}
+
+extension Check {
+  /// Whether the check tests the harness (`SELFTEST-…`) rather than the kernel.
+  var isSelfTest: Bool { name.hasPrefix("SELFTEST-") }
 }
 
 /// Whether `pattern` (with `*` for any run and `?` for one character) matches all of `text`.

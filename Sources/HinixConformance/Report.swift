@@ -80,10 +80,26 @@ public struct ConformanceReport: Sendable, Codable {
     public var fail = 0
     public var skip = 0
     public var error = 0
+    /// Checks killed at their deadline: the run could not judge them.
+    public var timeout = 0
     /// Catalog IDs covered by the checks that ran.
     public var coveredIDs = 0
     /// Rows in the catalog.
     public var catalogRows = catalogRowsCount
+
+    init() {}
+
+    /// Decodes a summary; reports written before the `timeout` verdict existed have no count for it.
+    public init(from decoder: any Decoder) throws {
+      let container = try decoder.container(keyedBy: CodingKeys.self)
+      pass = try container.decode(Int.self, forKey: .pass)
+      fail = try container.decode(Int.self, forKey: .fail)
+      skip = try container.decode(Int.self, forKey: .skip)
+      error = try container.decode(Int.self, forKey: .error)
+      timeout = try container.decodeIfPresent(Int.self, forKey: .timeout) ?? 0
+      coveredIDs = try container.decode(Int.self, forKey: .coveredIDs)
+      catalogRows = try container.decode(Int.self, forKey: .catalogRows)
+    }
   }
 
   /// Builds a report.
@@ -99,6 +115,7 @@ public struct ConformanceReport: Sendable, Codable {
       case "pass": summary.pass += 1
       case "fail": summary.fail += 1
       case "skip": summary.skip += 1
+      case "timeout": summary.timeout += 1
       default: summary.error += 1
       }
     }
@@ -106,9 +123,11 @@ public struct ConformanceReport: Sendable, Codable {
     self.summary = summary
   }
 
-  /// The process exit status: 2 for a harness error, 1 for a failed check, 0 otherwise.
+  /// The process exit status: 1 when a check failed (the kernel broke a
+  /// clause); otherwise 2 when a check could not be judged (a harness error or
+  /// a check killed at its deadline); 0 when every check passed or was skipped.
   public var exitStatus: Int32 {
-    summary.error > 0 ? 2 : summary.fail > 0 ? 1 : 0
+    summary.fail > 0 ? 1 : summary.error + summary.timeout > 0 ? 2 : 0
   }
 
   /// JSON, with sorted keys.
@@ -131,7 +150,7 @@ public struct ConformanceReport: Sendable, Codable {
       out += line + "\n"
     }
     let s = summary
-    out += "\n\(s.pass) passed, \(s.fail) failed, \(s.skip) skipped, \(s.error) errors in \(String(format1(seconds))) s"
+    out += "\n\(s.pass) passed, \(s.fail) failed, \(s.skip) skipped, \(s.error) errors, \(s.timeout) timed out in \(String(format1(seconds))) s"
     out += "; \(s.coveredIDs) of \(s.catalogRows) catalog IDs checked, \(uncovered.count) not covered yet"
     out += host.namespaced ? " (run in a private IPC and mount namespace)\n" : " (not namespaced: \(host.namespaceNote ?? "unknown reason"))\n"
     return out
@@ -155,8 +174,8 @@ public struct ConformanceReport: Sendable, Codable {
   public func junit() -> String {
     let s = summary
     var out = #"<?xml version="1.0" encoding="UTF-8"?>"# + "\n"
-    out += #"<testsuites name="hinix conform" tests="\#(results.count)" failures="\#(s.fail)" errors="\#(s.error)" skipped="\#(s.skip)" time="\#(format1(seconds))">"# + "\n"
-    out += #"  <testsuite name="\#(xml(host.hostname)) \#(xml(host.kernelRelease))" tests="\#(results.count)" failures="\#(s.fail)" errors="\#(s.error)" skipped="\#(s.skip)">"# + "\n"
+    out += #"<testsuites name="hinix conform" tests="\#(results.count)" failures="\#(s.fail)" errors="\#(s.error + s.timeout)" skipped="\#(s.skip)" time="\#(format1(seconds))">"# + "\n"
+    out += #"  <testsuite name="\#(xml(host.hostname)) \#(xml(host.kernelRelease))" tests="\#(results.count)" failures="\#(s.fail)" errors="\#(s.error + s.timeout)" skipped="\#(s.skip)">"# + "\n"
     for result in results {
       let name = xml(result.ids.joined(separator: ","))
       out += #"    <testcase classname="\#(xml(result.source))" name="\#(name)" time="\#(result.seconds)">"#
@@ -164,6 +183,7 @@ public struct ConformanceReport: Sendable, Codable {
       case "pass": break
       case "skip": out += #"<skipped message="\#(xml(oneLine(result.detail)))"/>"#
       case "fail": out += #"<failure message="\#(xml(oneLine(result.detail)))"/>"#
+      case "timeout": out += #"<error type="timeout" message="\#(xml(oneLine(result.detail)))"/>"#
       default: out += #"<error message="\#(xml(oneLine(result.detail)))"/>"#
       }
       out += "</testcase>\n"

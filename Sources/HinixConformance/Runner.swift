@@ -17,7 +17,7 @@ public struct CheckResult: Sendable, Codable, Hashable {
   public var clause: String
   /// Whether Linux differs from the 6.03 man pages here.
   public var kernelDiffers: Bool
-  /// `pass`, `fail`, `skip` or `error`.
+  /// `pass`, `fail`, `skip`, `error` or `timeout`.
   public var verdict: String
   /// The reason, for anything but a pass.
   public var detail: String?
@@ -37,7 +37,8 @@ public struct CheckResult: Sendable, Codable, Hashable {
 
 /// Runs checks, each in a worker process in a process group of its own, up
 /// to `jobs` at a time. A worker that outlives its check's deadline has its
-/// whole group killed, and the check fails with "timed out".
+/// whole group killed, and the check's verdict is `timeout`: the run could
+/// not judge it.
 public struct ConformanceRunner: Sendable {
   /// The checks to run, in order.
   public var checks: [Check]
@@ -92,14 +93,22 @@ public struct ConformanceRunner: Sendable {
       }
       var stillRunning: [Running] = []
       for item in running {
-        if let status = item.child.wait(timeout: .zero) {
+        if item.child.hasExited() {
+          // Helpers the check left behind die with their group, which is
+          // killed before the worker is reaped so that its ID cannot be reused.
+          item.child.kill(group: true)
+          let status = item.child.wait(timeout: .seconds(5)) ?? -1
           let output = item.child.readAll(timeout: .seconds(1)) ?? []
-          item.child.kill(group: true)  // helpers the check left behind
           finish(item.index, verdict(from: output, status: status), since: item.started)
         } else if clock.now >= item.deadline {
           item.child.kill(group: true)
           let limit = timeout ?? checks[item.index].deadline
-          finish(item.index, .fail("timed out after \(limit): the check's process group was killed"), since: item.started)
+          let whose = timeout == nil ? "the check's own deadline" : "the deadline set with --timeout"
+          finish(
+            item.index,
+            .timeout(
+              "timed out after \(limit) (\(whose)): the check's process group was killed; not evidence against the kernel (the deadline may be too short for this machine or its load)"
+            ), since: item.started)
         } else {
           stillRunning.append(item)
         }

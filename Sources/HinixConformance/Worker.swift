@@ -64,11 +64,18 @@ public enum ConformanceWorker {
       verdict = WorkerVerdict(verdict: "skip", detail: skipped.description)
     } catch let harness as HarnessError {
       verdict = WorkerVerdict(verdict: "error", detail: harness.description)
+    } catch let error as HinixError where error.limit != nil && isResourceShortage(error.errno.rawValue) {
+      // A queue or descriptor the check needed could not be had: a limit is
+      // used up (by this user's other queues, say), which says nothing about the clause.
+      verdict = WorkerVerdict(
+        verdict: "skip",
+        detail: "could not get the resources the check needs, which is no evidence against the kernel: \(error)")
     } catch {
       // The clause expected the call to succeed.
       verdict = WorkerVerdict(verdict: "fail", detail: "unexpected error: \(error)")
     }
     context.finish()
+    QueueJournal.removeOwn()
     emit(verdict)
     exit(0)
   }

@@ -17,7 +17,7 @@ struct Conform: ParsableCommand {
       Each check exercises one documented behaviour (a row of the conformance \
       catalog, by its stable ID) and cites its clause. It runs in a worker \
       process of its own, in its own process group: when a check's deadline \
-      passes, the group is killed and the check fails with "timed out", so \
+      passes, the group is killed and the check's verdict is timeout, so \
       no kernel call that hangs can hang the run.
 
       As root, the run works in a private IPC and mount namespace: the queues \
@@ -28,11 +28,15 @@ struct Conform: ParsableCommand {
       expects the kernel's behaviour and the report says so.
 
       Verdicts: pass; fail (the kernel did not behave as the clause says); \
-      skip (with the reason); error (the harness itself failed). Catalog rows \
-      that no check covers yet are listed as not covered.
+      skip (with the reason: a missing privilege, or a limit such as \
+      RLIMIT_MSGQUEUE used up by the user's other queues); error (the harness \
+      itself failed); timeout (killed at its deadline: not evidence against \
+      the kernel). Catalog rows that no check covers yet are listed as not \
+      covered. Self-test checks run only when --filter names one exactly.
 
-      Exit status: 0 when nothing failed or errored, 1 when a check failed, \
-      2 on a harness error, 64 for a usage error.
+      Exit status: 0 when every check passed or was skipped, 1 when a check \
+      failed, 2 when the run could not judge (an error or a timeout, and no \
+      fail) or the report could not be written, 64 for a usage error.
 
       EXAMPLES:
         hinix conform
@@ -76,13 +80,31 @@ struct Conform: ParsableCommand {
 
   func run() throws {
     if list {
-      try emit(listing())
+      try emit(listing(), to: try openOutput())
       return
     }
+    // The report's destination is opened before the run, so a path that
+    // cannot be written is said at once, not after every check has run.
+    let destination = try openOutput()
     // First, while the process has one thread: the private namespaces.
     let reason = enterPrivateNamespaces()
     // Workers run only under this harness, inside its namespaces and deadlines.
     setenv(ConformanceWorker.harnessVariable, "\(getpid())", 1)
+    if reason != nil {
+      // Not namespaced: queues live in the host's namespace. Journal their
+      // names, and remove what earlier runs that were killed left behind.
+      let (journal, problem) = QueueJournal.prepare()
+      if let journal {
+        setenv(QueueJournal.variable, journal, 1)
+        let removed = QueueJournal.sweep(journal)
+        if !removed.isEmpty {
+          StandardError.print(
+            "hinix conform: removed \(removed.count) queue\(removed.count == 1 ? "" : "s") left by an earlier run that was killed: \(removed.joined(separator: " "))")
+        }
+      } else if let problem {
+        StandardError.print("hinix conform: \(problem)")
+      }
+    }
     let checks = Registry.checks(matching: filter)
     let clock = ContinuousClock()
     let start = clock.now
@@ -94,6 +116,14 @@ struct Conform: ParsableCommand {
       let mark = result.verdict == "pass" ? "" : "  \(result.detail ?? "")"
       StandardError.print("[\(done)/\(total)] \(result.ids.joined(separator: ",")) \(result.verdict)\(mark)")
     }
+    if reason != nil, let journal = getenv(QueueJournal.variable).map({ String(cString: $0) }) {
+      // Checks killed at their deadline could not unlink their queues.
+      let removed = QueueJournal.sweep(journal)
+      if !removed.isEmpty {
+        StandardError.print(
+          "hinix conform: removed \(removed.count) queue\(removed.count == 1 ? "" : "s") left by checks killed at their deadline: \(removed.joined(separator: " "))")
+      }
+    }
     let elapsed = start.duration(to: clock.now)
     let report = ConformanceReport(
       host: .current(namespaced: reason == nil, note: reason),
@@ -101,10 +131,10 @@ struct Conform: ParsableCommand {
       seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
       results: results, uncovered: Registry.uncoveredRows)
     switch format {
-    case .text: try emit(report.text())
-    case .json: try emit(report.json())
-    case .tap: try emit(report.tap())
-    case .junit: try emit(report.junit())
+    case .text: try emit(report.text(), to: destination)
+    case .json: try emit(report.json(), to: destination)
+    case .tap: try emit(report.tap(), to: destination)
+    case .junit: try emit(report.junit(), to: destination)
     }
     if report.exitStatus != 0 { throw ExitCode(report.exitStatus) }
   }
@@ -138,18 +168,32 @@ struct Conform: ParsableCommand {
     }
   }
 
-  private func emit(_ text: String) throws {
-    guard let output else {
-      StandardOutput.write(text)
-      return
-    }
-    let fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+  /// Opens `--output` for writing (created if missing, not yet truncated),
+  /// or returns standard output (1).
+  ///
+  /// - Throws: Exit status 2, after one line on standard error, when the file cannot be opened.
+  private func openOutput() throws -> CInt {
+    guard let output else { return 1 }
+    let fd = open(output, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
     guard fd >= 0 else {
-      throw failure("hinix conform", message: "cannot write \(output.debugDescription): \(Errno(rawValue: errno).description)")
+      StandardError.print("hinix conform: cannot write the report to \(output.debugDescription): \(Errno(rawValue: errno).description)")
+      throw ExitCode(2)
     }
-    defer { close(fd) }
-    guard StandardOutput.write(Array(text.utf8), to: fd) else {
-      throw failure("hinix conform", message: "writing \(output.debugDescription) failed: \(Errno(rawValue: errno).description)")
+    return fd
+  }
+
+  /// Writes the report to `fd` (standard output or the `--output` file, which
+  /// is truncated first and closed after). Any failed write, or a failed
+  /// close, fails the command: a report that was lost must not look written.
+  private func emit(_ text: String, to fd: CInt) throws {
+    let what = output.map { $0.debugDescription } ?? "standard output"
+    var failed: Errno?
+    if fd != 1 && ftruncate(fd, 0) != 0 { failed = Errno(rawValue: errno) }
+    if failed == nil { failed = StandardOutput.writeReportingError(Array(text.utf8), to: fd) }
+    if fd != 1 && close(fd) != 0 && failed == nil { failed = Errno(rawValue: errno) }
+    if let failed {
+      StandardError.print("hinix conform: writing the report to \(what) failed: \(failed.description)")
+      throw ExitCode(2)
     }
   }
 }

@@ -20,7 +20,7 @@ SUITES = [
     ("http://deb.debian.org/debian", "sid"),
 ]
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
-VERDICT_MARK = {"pass": "P", "fail": "F", "skip": "s", "error": "E", None: "."}
+VERDICT_MARK = {"pass": "P", "fail": "F", "skip": "s", "error": "E", "timeout": "T", None: "."}
 
 START = time.monotonic()
 _print_lock = threading.Lock()

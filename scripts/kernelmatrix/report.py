@@ -76,7 +76,7 @@ def cell_text(cell, markdown=False):
     if verdict is None:
         return "—"
     if markdown:
-        return {"pass": "pass", "fail": "**FAIL**", "skip": "skip", "error": "*error*"}.get(verdict, verdict)
+        return {"pass": "pass", "fail": "**FAIL**", "skip": "skip", "error": "*error*", "timeout": "*timeout*"}.get(verdict, verdict)
     return verdict
 
 
@@ -84,7 +84,7 @@ def render_terminal(matrix):
     labels = [k["label"] for k in matrix["kernels"]]
     out = []
     width = max(len(r["id"]) for r in matrix["rows"]) + 5
-    out.append("Verdicts: P pass, F fail, s skip, E error, . no report.  Flags: ≠ kernels disagree, ⚠ differs from the man page")
+    out.append("Verdicts: P pass, F fail, s skip, E error, T timeout, . no report.  Flags: ≠ kernels disagree, ⚠ differs from the man page")
     indent = len(f"{0:>3} {'':<{width - 4}} {'  '}  ")
     for index, label in enumerate(labels):
         out.append(" " * indent + "│ " * index + "┌ " + label)

@@ -22,6 +22,21 @@ fileprivate func lcNotifyPID(_ fd: mqd_t) throws -> Int {
   return pid
 }
 
+/// fcntl(F_DUPFD, 20): a descriptor the check's helper can be told about.
+/// A process whose RLIMIT_NOFILE is 20 or less cannot have one (EINVAL), nor
+/// one that has all its descriptors open (EMFILE): the check is skipped then.
+private func dupAbove20(_ fd: CInt) throws -> CInt {
+  let copy = fcntl(fd, F_DUPFD, 20)
+  guard copy < 0 else { return copy }
+  let error = systemErrno
+  if error == EINVAL || error == EMFILE {
+    let limit = SystemLimits.current().descriptorLimit.map { "\($0)" } ?? "unknown"
+    throw CheckSkipped(
+      "could not get the resources the check needs, which is no evidence against the kernel: fcntl(F_DUPFD, 20) failed with \(Errno(rawValue: error).symbolicName) (RLIMIT_NOFILE: \(limit) descriptors)")
+  }
+  throw HarnessError("fcntl(F_DUPFD, 20): \(Errno(rawValue: error))")
+}
+
 let lifecycleChecks: [Check] = [
   Check(
     "MQ-OV-FORK-INHERIT", "MQ-OV-FORK-SHARED-FLAGS", source: "mq_overview(7) DESCRIPTION",
@@ -39,10 +54,9 @@ let lifecycleChecks: [Check] = [
       }
     ]
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     defer { CHinix_mq_close(fd) }
-    let inheritable = fcntl(fd, F_DUPFD, 20)
-    try expect(inheritable >= 0, "F_DUPFD failed: \(Errno(rawValue: systemErrno))")
+    let inheritable = try dupAbove20(fd)
     defer { close(inheritable) }
     try rawSend(fd, "ping")
     let child = try context.spawn("inheritor", arguments: [String(inheritable)])
@@ -70,7 +84,7 @@ let lifecycleChecks: [Check] = [
     let child = try context.spawn("creator", arguments: [name])
     try expect(child.wait() == 0, "the creator failed")
     let fd = CHinix_mq_open(name, O_RDWR | O_CLOEXEC, 0, nil)
-    try expect(fd >= 0, "the queue did not outlive its creator: \(Errno(rawValue: systemErrno))")
+    try expectOpened(fd, "the queue did not outlive its creator")
     defer { CHinix_mq_close(fd) }
     let attributes = try rawAttributes(fd)
     try expect(attributes.mq_maxmsg == 3 && attributes.mq_msgsize == 32 && attributes.mq_curmsgs == 1, "the queue is \(attributes.mq_maxmsg) × \(attributes.mq_msgsize) with \(attributes.mq_curmsgs) queued")
@@ -125,7 +139,7 @@ let lifecycleChecks: [Check] = [
     try rawSend(old, "old")
     try expect(CHinix_mq_unlink(name) == 0, "mq_unlink failed")
     let new = CHinix_mq_open_attr(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600, 2, 16)
-    try expect(new >= 0, "re-creating the unlinked name failed: \(Errno(rawValue: systemErrno))")
+    try expectOpened(new, "re-creating the unlinked name failed")
     defer { CHinix_mq_close(new) }
     let attributes = try rawAttributes(new)
     try expect(attributes.mq_curmsgs == 0 && attributes.mq_maxmsg == 2, "the new queue has \(attributes.mq_curmsgs) messages, maxmsg \(attributes.mq_maxmsg)")
@@ -192,7 +206,7 @@ let lifecycleChecks: [Check] = [
     "MQ-CLOSE-OK", source: "mq_close(3) RETURN VALUE",
     clause: "mq_close of an open queue descriptor returns 0"
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     try expect(CHinix_mq_close(fd) == 0, "mq_close failed: \(Errno(rawValue: systemErrno))")
   },
 
@@ -201,7 +215,7 @@ let lifecycleChecks: [Check] = [
     clause: "A bad descriptor or a second close gives EBADF, and after close every mq_* call on that value gives EBADF"
   ) { context in
     try expectCErrno(EBADF, "mq_close(-1)", Int(CHinix_mq_close(-1)))
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     try expect(CHinix_mq_close(fd) == 0, "mq_close failed")
     var buffer = [UInt8](repeating: 0, count: 64)
     var attributes = mq_attr()
@@ -263,8 +277,7 @@ let lifecycleChecks: [Check] = [
     let second = CHinix_mq_open(name, O_RDWR, 0, nil)
     try expect(second >= 0, "mq_open without O_CLOEXEC failed")
     defer { CHinix_mq_close(second) }
-    let control = fcntl(fd, F_DUPFD, 20)
-    try expect(control >= 0, "F_DUPFD failed")
+    let control = try dupAbove20(fd)
     defer { close(control) }
     let child = try context.spawn("lister", arguments: [needle])
     let got = child.readLine() ?? "no answer"

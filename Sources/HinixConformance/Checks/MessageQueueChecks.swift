@@ -25,7 +25,7 @@ let messageQueueChecks: [Check] = [
     let base = context.queueName("n")
     let name = base + String(repeating: "x", count: 256 - base.utf8.count)
     let fd = rawOpen(name, O_RDWR | O_CREAT | O_EXCL, maxMessages: 1, messageSize: 8)
-    try expect(fd >= 0, "creating a queue with a 255-character name failed: \(Errno(rawValue: systemErrno))")
+    try expectOpened(fd, "creating a queue with a 255-character name failed")
     CHinix_mq_close(fd)
     CHinix_mq_unlink(name)
   },
@@ -206,7 +206,7 @@ let messageQueueChecks: [Check] = [
   ) { context in
     let queue = try context.makeQueue(maxMessages: 3, messageSize: 32)
     let fd = rawOpen(queue.name.rawValue, O_RDWR | O_CREAT, maxMessages: -5, messageSize: 64)
-    try expect(fd >= 0, "O_CREAT with maxmsg −5 on an existing queue failed: \(Errno(rawValue: systemErrno))")
+    try expectOpened(fd, "O_CREAT with maxmsg −5 on an existing queue failed")
     var attributes = mq_attr()
     CHinix_mq_getattr(fd, &attributes)
     CHinix_mq_close(fd)
@@ -289,7 +289,7 @@ let messageQueueChecks: [Check] = [
   ) { context in
     let name = context.queueName("cloexec")
     let fd = CHinix_mq_open_attr(name, O_RDWR | O_CREAT | O_EXCL, 0o600, 1, 8)
-    try expect(fd >= 0, "mq_open failed: \(Errno(rawValue: systemErrno))")
+    try expectOpened(fd, "mq_open failed")
     defer { CHinix_mq_close(fd) }
     try expect(fcntl(fd, F_GETFD) & FD_CLOEXEC != 0, "FD_CLOEXEC is not set")
   },

@@ -14,7 +14,11 @@ private final class RawEventFd {
   let fd: CInt
   init(_ initval: UInt32 = 0, flags: CInt = CHinix_EFD_CLOEXEC) throws {
     fd = CHinix_eventfd(initval, flags)
-    guard fd >= 0 else { throw CheckFailure("eventfd(\(initval), \(flags)) failed: \(Errno(rawValue: systemErrno).symbolicName)") }
+    guard fd >= 0 else {
+      let error = systemErrno
+      if isResourceShortage(error) { throw resourceSkip("eventfd(\(initval), \(flags))", errno: error, creating: false) }
+      throw CheckFailure("eventfd(\(initval), \(flags)) failed: \(Errno(rawValue: error).symbolicName)")
+    }
   }
   deinit { close(fd) }
 
@@ -117,7 +121,8 @@ private func sleepMilliseconds(_ milliseconds: Int) {
 ///
 /// - `write-after` [fd, value, ms]: waits, writes value, reports "wrote".
 /// - `read-after` [fd, ms]: waits, reads, reports the value.
-/// - `signal-after` [pid, signo, ms, fd]: waits, sends the signal, reports "sent";
+/// - `signal-after` [pid, signo, ms, fd]: waits until pid is blocked in read(2),
+///   sends the signal, reports "sent";
 ///   1.5 s later writes 1 to fd so that a read that missed the signal ends.
 /// - `exec-probe` [inheritable fd, close-on-exec fd]: reports the link of
 ///   each ("none" if not open) and writes 5 to the first.
@@ -141,7 +146,13 @@ private let eventfdRoles: [String: @Sendable (RoleContext) throws -> Void] = [
     guard let pid = pid_t(role.arguments[0]), let signo = CInt(role.arguments[1]), let delay = Int(role.arguments[2]),
       let fd = CInt(role.arguments[3])
     else { throw HarnessError("bad arguments") }
-    sleepMilliseconds(delay)
+    // Ordering, not time: signal once the reader is seen blocked in read(2)
+    // (at most `delay` ms of waiting per try, up to 10 s in all).
+    let clock = ContinuousClock()
+    let giveUp = clock.now + .seconds(10)
+    while !isBlocked("/proc/\(pid)/syscall", inSyscall: syscallRead) && clock.now < giveUp {
+      sleepMilliseconds(min(delay, 2))
+    }
     guard kill(pid, signo) == 0 else { throw HarnessError("kill: \(errnoName())") }
     role.report("sent")
     sleepMilliseconds(1_500)

@@ -58,26 +58,24 @@ private func pauseMilliseconds(_ milliseconds: Int) {
   while clock.now < deadline { usleep(5_000) }
 }
 
-/// Waits (up to 3 s) until process `pid` sleeps in the mqueue wait
-/// (/proc/PID/wchan reads `wq_sleep`), then a little more; if wchan cannot
-/// be read or never shows it, waits 1 s more instead.
-private func awaitBlockedInQueue(_ pid: pid_t) {
+/// Waits until process `pid` sleeps in the mqueue wait: /proc/PID/syscall
+/// shows it asleep in mq_timedreceive (a task's syscall file names the call
+/// only while it sleeps) or /proc/PID/wchan reads `wq_sleep`.
+///
+/// - Throws: ``HarnessError`` when that is not seen within 8 s (a machine too
+///   busy to judge the check), rather than going on as if it had blocked.
+private func awaitBlockedInQueue(_ pid: pid_t) throws {
   let clock = ContinuousClock()
-  let deadline = clock.now + .seconds(3)
+  let deadline = clock.now + .seconds(8)
   while clock.now < deadline {
-    let fd = open("/proc/\(pid)/wchan", O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { break }
-    var buffer = [UInt8](repeating: 0, count: 64)
-    let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-    close(fd)
-    let text = String(decoding: buffer[..<max(count, 0)], as: UTF8.self)
-    if text == "wq_sleep" {
-      pauseMilliseconds(50)
+    if isBlocked("/proc/\(pid)/syscall", inSyscall: syscallMqTimedreceive)
+      || readSmallFile("/proc/\(pid)/wchan") == "wq_sleep"
+    {
       return
     }
-    usleep(5_000)
+    usleep(2_000)
   }
-  pauseMilliseconds(1_000)
+  throw HarnessError("process \(pid) was not seen blocked in mq_receive within 8 s: the machine is too busy to judge this check")
 }
 
 /// What the SIGEV_THREAD callback saw.
@@ -402,7 +400,7 @@ let notificationChecks: [Check] = [
     try queue.requestNotification(.signal(SIGUSR1, value: 5))
     let receiver = try context.spawn("receiver", arguments: [queue.name.rawValue])
     try expect(receiver.readLine(timeout: .seconds(5)) == "receiving", "the receiver did not start")
-    awaitBlockedInQueue(receiver.pid)
+    try awaitBlockedInQueue(receiver.pid)
     try queue.send("m1")
     let got = receiver.readLine(timeout: .seconds(5))
     try expect(got == "got m1", "the blocked receiver reported \(got ?? "nothing")")

@@ -15,8 +15,26 @@ func rawQueue(
 ) throws -> (name: String, fd: mqd_t) {
   let name = context.queueName("r")
   let fd = CHinix_mq_open_attr(name, flags | O_CREAT | O_EXCL | O_CLOEXEC, mode, count, size)
-  guard fd >= 0 else { throw HarnessError("mq_open \(name): \(Errno(rawValue: systemErrno))") }
+  guard fd >= 0 else {
+    let error = systemErrno
+    if isResourceShortage(error) {
+      throw resourceSkip("creating the queue \(name) (\(count) × \(size))", errno: error, maxMessages: count, messageSize: size)
+    }
+    throw HarnessError("mq_open \(name): \(Errno(rawValue: error))")
+  }
   return (name, fd)
+}
+
+/// ``rawQueue(_:_:_:flags:mode:)`` for a check that needs only the
+/// descriptor: the name is unlinked at once, so the queue goes away with the
+/// descriptor even if the run is killed (an unprivileged run's queues live in
+/// the host's namespace).
+func rawUnlinkedQueue(
+  _ context: CheckContext, _ count: Int = 4, _ size: Int = 64, flags: CInt = O_RDWR, mode: mode_t = 0o600
+) throws -> mqd_t {
+  let (name, fd) = try rawQueue(context, count, size, flags: flags, mode: mode)
+  _ = CHinix_mq_unlink(name)
+  return fd
 }
 
 /// mq_send of `text`'s UTF-8 bytes; a failure fails the check.

@@ -3,6 +3,7 @@
 
 import CHinix
 import Hinix
+import Synchronization
 
 #if canImport(Glibc)
   import Glibc
@@ -24,44 +25,11 @@ fileprivate func trElapsed(since start: ContinuousClock.Instant) -> Duration {
   start.duration(to: ContinuousClock().now)
 }
 
-fileprivate final class TrThreadBody: @unchecked Sendable {
-  let body: () -> Void
-  init(_ body: @escaping () -> Void) { self.body = body }
-}
-
-/// Runs `body` on a new POSIX thread; join it with pthread_join.
-fileprivate func trThread(_ body: @escaping () -> Void) -> pthread_t {
-  let box = Unmanaged.passRetained(TrThreadBody(body)).toOpaque()
-  var thread = pthread_t()
-  let result = pthread_create(&thread, nil, { raw in
-    let box = Unmanaged<TrThreadBody>.fromOpaque(raw!).takeRetainedValue()
-    box.body()
-    return nil
-  }, box)
-  precondition(result == 0, "pthread_create failed")
-  return thread
-}
-
-nonisolated(unsafe) fileprivate var trSignalCount: Int32 = 0
-
-/// Installs a SIGUSR1 handler (with or without SA_RESTART), unblocks SIGUSR1 on
-/// this thread, and starts a thread that sends SIGUSR1 to this thread after
-/// `milliseconds`.
-fileprivate func trInterruptSoon(restart: Bool, after milliseconds: Int = 100) -> pthread_t {
-  var action = sigaction()
-  action.__sigaction_handler.sa_handler = { _ in trSignalCount += 1 }
-  sigemptyset(&action.sa_mask)
-  action.sa_flags = restart ? SA_RESTART : 0
-  sigaction(SIGUSR1, &action, nil)
-  var set = sigset_t()
-  sigemptyset(&set)
-  sigaddset(&set, SIGUSR1)
-  pthread_sigmask(SIG_UNBLOCK, &set, nil)
-  let target = pthread_self()
-  return trThread {
-    usleep(useconds_t(milliseconds * 1000))
-    pthread_kill(target, SIGUSR1)
-  }
+/// A value set once by one thread and read by another after joining it.
+fileprivate final class TrFlag: @unchecked Sendable {
+  private let lock = Mutex<String?>(nil)
+  func set(_ value: String?) { lock.withLock { $0 = value } }
+  var value: String? { lock.withLock { $0 } }
 }
 
 /// Waits until `pid`'s main thread is blocked in system call `number`
@@ -123,42 +91,42 @@ let transferChecks: [Check] = [
     clause: "A send blocked on a full queue fails with EINTR when a handler installed without SA_RESTART runs",
     needs: [.signals]
   ) { context in
-    let (_, fd) = try rawQueue(context, 1)
+    let fd = try rawUnlinkedQueue(context, 1)
     try rawSend(fd, "full")
-    let thread = trInterruptSoon(restart: false)
-    defer { pthread_join(thread, nil) }
-    let start = ContinuousClock().now
+    // The signal is sent once the send is seen blocked, so it cannot come early.
+    let interrupter = try BlockedCallInterrupter(restart: false, syscall: syscallMqTimedsend)
     var byte: UInt8 = 1
-    try expectCErrno(EINTR, "a blocked mq_send hit by a signal", Int(CHinix_mq_send(fd, &byte, 1, 0)))
-    try expect(trElapsed(since: start) >= .milliseconds(80), "mq_send returned before the signal")
-    try expect(trSignalCount == 1, "the handler ran \(trSignalCount) times")
+    let result = Int(CHinix_mq_send(fd, &byte, 1, 0))
+    let error = systemErrno
+    let signalled = interrupter.callReturned()
+    try expect(signalled, "mq_send on a full queue returned (\(result), \(Errno(rawValue: error).symbolicName)) without blocking until the signal")
+    errno = error
+    try expectCErrno(EINTR, "a blocked mq_send hit by a signal", result)
+    try expect(BlockedCallInterrupter.handlerRuns == 1, "the handler ran \(BlockedCallInterrupter.handlerRuns) times")
     try expect(try rawAttributes(fd).mq_curmsgs == 1, "the interrupted send queued its message")
   },
 
   Check(
     "MQ-SEND-SA_RESTART", source: "signal(7) Interruption of system calls",
     clause: "With SA_RESTART, a send blocked on a full queue resumes after the handler and succeeds once a slot frees",
-    needs: [.signals, .processes],
-    roles: [
-      "late-receiver": { role in
-        let fd = rawOpen(role.arguments[0], O_RDWR)
-        guard fd >= 0 else { throw HarnessError("open: \(Errno(rawValue: systemErrno))") }
-        usleep(400_000)
-        role.report(try rawReceive(fd).text)
-      }
-    ]
+    needs: [.signals]
   ) { context in
-    let (name, fd) = try rawQueue(context, 1)
+    let fd = try rawUnlinkedQueue(context, 1)
     try rawSend(fd, "full")
-    let child = try context.spawn("late-receiver", arguments: [name])
-    let thread = trInterruptSoon(restart: true)
-    defer { pthread_join(thread, nil) }
-    let start = ContinuousClock().now
-    try rawSend(fd, "after")
-    let elapsed = trElapsed(since: start)
-    try expect(trSignalCount == 1, "the handler ran \(trSignalCount) times")
-    try expect(elapsed >= .milliseconds(250), "the send returned after \(elapsed), before the slot was freed")
-    try expect(child.readLine() == "full", "the helper did not receive")
+    // Ordering, not time: the signal comes once the send is seen blocked; the
+    // slot is freed only after the handler ran and the send is blocked again.
+    let freed = TrFlag()
+    let interrupter = try BlockedCallInterrupter(restart: true, syscall: syscallMqTimedsend) { watcher in
+      guard watcher.waitBlockedAgain() else { return }
+      freed.set(try? rawReceiveText(fd))
+    }
+    let result = Int(CHinix_mq_send(fd, "after", 5, 0))
+    let error = systemErrno
+    let signalled = interrupter.callReturned()
+    try expect(signalled, "mq_send on a full queue returned (\(result)) without blocking")
+    try expect(result == 0, "the restarted send failed with \(Errno(rawValue: error).symbolicName)")
+    try expect(BlockedCallInterrupter.handlerRuns == 1, "the handler ran \(BlockedCallInterrupter.handlerRuns) times")
+    try expect(freed.value == "full", "the send returned before a slot was freed (freed: \(freed.value ?? "nothing"))")
     try expect(try rawReceive(fd).text == "after", "the restarted send's message is missing")
   },
 
@@ -199,7 +167,7 @@ let transferChecks: [Check] = [
     "MQ-SEND-EFAULT", source: "kernel (mq_timedsend copy_from_user)",
     clause: "A message pointer or timeout pointer that is not mapped gives EFAULT"
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     let bad = UnsafeRawPointer(bitPattern: 16)
     try expectCErrno(EFAULT, "mq_send from an unmapped buffer", Int(CHinix_mq_send(fd, bad, 8, 0)))
     var byte: UInt8 = 0
@@ -214,7 +182,7 @@ let transferChecks: [Check] = [
     "MQ-TSEND-REALTIME", source: "mq_timedsend(3) DESCRIPTION",
     clause: "abs_timeout is an absolute CLOCK_REALTIME time: CLOCK_MONOTONIC now + 5 s is long past, so a full queue times out at once"
   ) { context in
-    let (_, fd) = try rawQueue(context, 1)
+    let fd = try rawUnlinkedQueue(context, 1)
     try rawSend(fd, "full")
     var monotonic = trDeadline(5000, clock: CLOCK_MONOTONIC)
     var byte: UInt8 = 0
@@ -228,7 +196,7 @@ let transferChecks: [Check] = [
     "MQ-TSEND-NONBLOCK", source: "mq_timedsend(3) DESCRIPTION",
     clause: "With O_NONBLOCK, a full queue gives EAGAIN at once whatever the timeout"
   ) { context in
-    let (_, fd) = try rawQueue(context, 1, flags: O_RDWR | O_NONBLOCK)
+    let fd = try rawUnlinkedQueue(context, 1, flags: O_RDWR | O_NONBLOCK)
     try rawSend(fd, "full")
     var later = trDeadline(5000)
     var byte: UInt8 = 0
@@ -240,23 +208,29 @@ let transferChecks: [Check] = [
   Check(
     "MQ-TSEND-EINTR", source: "mq_timedsend(3) ERRORS; signal(7)",
     clause: "A blocked mq_timedsend fails with EINTR when a handler without SA_RESTART runs; with SA_RESTART it restarts and still times out at its original absolute deadline",
-    needs: [.signals]
+    needs: [.signals], deadline: .seconds(30)
   ) { context in
-    let (_, fd) = try rawQueue(context, 1)
+    let fd = try rawUnlinkedQueue(context, 1)
     try rawSend(fd, "full")
     var byte: UInt8 = 0
     do {
-      let thread = trInterruptSoon(restart: false)
-      defer { pthread_join(thread, nil) }
-      var deadline = trDeadline(3000)
-      let start = ContinuousClock().now
-      try expectCErrno(EINTR, "an interrupted mq_timedsend", Int(CHinix_mq_timedsend(fd, &byte, 1, 0, &deadline)))
-      let elapsed = trElapsed(since: start)
-      try expect(elapsed >= .milliseconds(80) && elapsed < .milliseconds(2500), "EINTR came after \(elapsed)")
+      // The signal is sent once the call is seen blocked; the deadline is far
+      // enough that only a machine stalled for 10 s could see it pass first.
+      let interrupter = try BlockedCallInterrupter(restart: false, syscall: syscallMqTimedsend)
+      var deadline = trDeadline(10_000)
+      let result = Int(CHinix_mq_timedsend(fd, &byte, 1, 0, &deadline))
+      let error = systemErrno
+      let signalled = interrupter.callReturned()
+      if !signalled && error == ETIMEDOUT {
+        throw HarnessError("the machine was too busy: the blocked mq_timedsend was not seen blocked within its 10 s deadline")
+      }
+      try expect(signalled, "mq_timedsend on a full queue returned (\(result), \(Errno(rawValue: error).symbolicName)) without blocking until the signal")
+      errno = error
+      try expectCErrno(EINTR, "an interrupted mq_timedsend", result)
     }
     do {
-      let thread = trInterruptSoon(restart: true)
-      defer { pthread_join(thread, nil) }
+      let interrupter = try BlockedCallInterrupter(restart: true, syscall: syscallMqTimedsend)
+      defer { interrupter.callReturned() }
       var deadline = trDeadline(600)
       let start = ContinuousClock().now
       try expectCErrno(ETIMEDOUT, "an mq_timedsend restarted by SA_RESTART", Int(CHinix_mq_timedsend(fd, &byte, 1, 0, &deadline)))
@@ -264,7 +238,7 @@ let transferChecks: [Check] = [
       try expect(elapsed >= .milliseconds(595), "the restarted timedsend ended after \(elapsed), before its deadline")
       try expect(elapsed < .seconds(3), "the restarted timedsend ended after \(elapsed), long after its deadline")
     }
-    try expect(trSignalCount == 2, "the handler ran \(trSignalCount) times, expected 2")
+    try expect(BlockedCallInterrupter.handlerRuns == 2, "the handler ran \(BlockedCallInterrupter.handlerRuns) times, expected 2")
   },
 
   // MARK: mq_receive
@@ -273,7 +247,7 @@ let transferChecks: [Check] = [
     "MQ-RECV-PRIO-OUT", source: "mq_receive(3) DESCRIPTION",
     clause: "A non-NULL msg_prio receives the message's priority; NULL is allowed"
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     try rawSend(fd, "a", 17)
     try rawSend(fd, "b", 3)
     let first = try rawReceive(fd)
@@ -303,7 +277,7 @@ let transferChecks: [Check] = [
     "MQ-RECV-EAGAIN", source: "mq_receive(3) ERRORS",
     clause: "An empty queue with O_NONBLOCK gives EAGAIN at once"
   ) { context in
-    let (_, fd) = try rawQueue(context, flags: O_RDWR | O_NONBLOCK)
+    let fd = try rawUnlinkedQueue(context, flags: O_RDWR | O_NONBLOCK)
     var buffer = [UInt8](repeating: 0, count: 64)
     let start = ContinuousClock().now
     try expectCErrno(EAGAIN, "a receive from an empty non-blocking queue", buffer.withUnsafeMutableBytes { CHinix_mq_receive(fd, $0.baseAddress, $0.count, nil) })
@@ -333,40 +307,42 @@ let transferChecks: [Check] = [
     clause: "A receive blocked on an empty queue fails with EINTR when a handler without SA_RESTART runs",
     needs: [.signals]
   ) { context in
-    let (_, fd) = try rawQueue(context)
-    let thread = trInterruptSoon(restart: false)
-    defer { pthread_join(thread, nil) }
+    let fd = try rawUnlinkedQueue(context)
+    let interrupter = try BlockedCallInterrupter(restart: false, syscall: syscallMqTimedreceive)
     var buffer = [UInt8](repeating: 0, count: 64)
-    let start = ContinuousClock().now
-    try expectCErrno(EINTR, "a blocked mq_receive hit by a signal", buffer.withUnsafeMutableBytes { CHinix_mq_receive(fd, $0.baseAddress, $0.count, nil) })
-    try expect(trElapsed(since: start) >= .milliseconds(80), "mq_receive returned before the signal")
-    try expect(trSignalCount == 1, "the handler ran \(trSignalCount) times")
+    let result = buffer.withUnsafeMutableBytes { CHinix_mq_receive(fd, $0.baseAddress, $0.count, nil) }
+    let error = systemErrno
+    let signalled = interrupter.callReturned()
+    try expect(signalled, "mq_receive on an empty queue returned (\(result), \(Errno(rawValue: error).symbolicName)) without blocking until the signal")
+    errno = error
+    try expectCErrno(EINTR, "a blocked mq_receive hit by a signal", result)
+    try expect(BlockedCallInterrupter.handlerRuns == 1, "the handler ran \(BlockedCallInterrupter.handlerRuns) times")
   },
 
   Check(
     "MQ-RECV-SA_RESTART", source: "signal(7) Interruption of system calls",
     clause: "With SA_RESTART, a receive blocked on an empty queue resumes after the handler and returns the message sent later",
-    needs: [.signals, .processes],
-    roles: [
-      "late-sender": { role in
-        let fd = rawOpen(role.arguments[0], O_WRONLY)
-        guard fd >= 0 else { throw HarnessError("open: \(Errno(rawValue: systemErrno))") }
-        usleep(400_000)
-        try rawSend(fd, "late", 9)
-      }
-    ]
+    needs: [.signals]
   ) { context in
-    let (name, fd) = try rawQueue(context)
-    let child = try context.spawn("late-sender", arguments: [name])
-    let thread = trInterruptSoon(restart: true)
-    defer { pthread_join(thread, nil) }
-    let start = ContinuousClock().now
-    let message = try rawReceive(fd)
-    let elapsed = trElapsed(since: start)
-    try expect(trSignalCount == 1, "the handler ran \(trSignalCount) times")
-    try expect(message.text == "late" && message.priority == 9, "received \(message)")
-    try expect(elapsed >= .milliseconds(250), "the receive returned after \(elapsed), before the send")
-    try expect(child.wait() == 0, "the sender failed")
+    let fd = try rawUnlinkedQueue(context)
+    // Ordering, not time: the signal comes once the receive is seen blocked;
+    // the message is sent only after the handler ran and the receive is blocked again.
+    let sent = TrFlag()
+    let interrupter = try BlockedCallInterrupter(restart: true, syscall: syscallMqTimedreceive) { watcher in
+      guard watcher.waitBlockedAgain() else { return }
+      sent.set((try? rawSend(fd, "late", 9)) != nil ? "sent" : "send failed")
+    }
+    var buffer = [UInt8](repeating: 0, count: 64)
+    var priority: UInt32 = 0
+    let count = buffer.withUnsafeMutableBytes { CHinix_mq_receive(fd, $0.baseAddress, $0.count, &priority) }
+    let error = systemErrno
+    let signalled = interrupter.callReturned()
+    try expect(signalled, "mq_receive on an empty queue returned (\(count)) without blocking")
+    try expect(count >= 0, "the restarted receive failed with \(Errno(rawValue: error).symbolicName)")
+    try expect(BlockedCallInterrupter.handlerRuns == 1, "the handler ran \(BlockedCallInterrupter.handlerRuns) times")
+    try expect(sent.value == "sent", "the receive returned before the message was sent")
+    let text = String(decoding: buffer[..<count], as: UTF8.self)
+    try expect(text == "late" && priority == 9, "received \(text.debugDescription) at priority \(priority)")
   },
 
   Check(
@@ -402,7 +378,7 @@ let transferChecks: [Check] = [
     "MQ-RECV-EFAULT", source: "kernel (mq_timedreceive copy_to_user)",
     clause: "A buffer or timeout pointer that is not mapped gives EFAULT"
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     var buffer = [UInt8](repeating: 0, count: 64)
     let badTime = UnsafePointer<timespec>(bitPattern: 16)
     try rawSend(fd, "x")
@@ -416,7 +392,7 @@ let transferChecks: [Check] = [
     "MQ-TRECV-ETIMEDOUT", source: "mq_timedreceive(3) ERRORS",
     clause: "On an empty blocking queue, mq_timedreceive fails with ETIMEDOUT, no earlier than its absolute deadline"
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     var buffer = [UInt8](repeating: 0, count: 64)
     var deadline = trDeadline(300)
     let start = ContinuousClock().now
@@ -430,7 +406,7 @@ let transferChecks: [Check] = [
     "MQ-TRECV-EXPIRED", source: "mq_timedreceive(3) DESCRIPTION",
     clause: "On an empty queue with a deadline already past, mq_timedreceive returns ETIMEDOUT at once"
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     var buffer = [UInt8](repeating: 0, count: 64)
     var past = timespec(tv_sec: 1, tv_nsec: 0)
     let start = ContinuousClock().now
@@ -442,7 +418,7 @@ let transferChecks: [Check] = [
     "MQ-TRECV-AVAILABLE", source: "POSIX mq_timedreceive (open_posix_testsuite assertion 10)",
     clause: "With a message waiting, mq_timedreceive succeeds even when the deadline has passed"
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     try rawSend(fd, "here", 4)
     var buffer = [UInt8](repeating: 0, count: 64)
     var past = timespec(tv_sec: 1, tv_nsec: 0)
@@ -456,7 +432,7 @@ let transferChecks: [Check] = [
     clause: "A deadline with tv_nsec outside 0 ..< 1e9 fails with EINVAL, which Linux reports even when a message is waiting",
     kernelDiffers: true
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     try rawSend(fd, "waiting")
     var buffer = [UInt8](repeating: 0, count: 64)
     for nanoseconds in [-1, 1_000_000_000] {
@@ -471,7 +447,7 @@ let transferChecks: [Check] = [
     "MQ-TRECV-REALTIME", source: "mq_timedreceive(3) DESCRIPTION",
     clause: "abs_timeout is an absolute CLOCK_REALTIME time: CLOCK_MONOTONIC now + 5 s is long past, so an empty queue times out at once"
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     var buffer = [UInt8](repeating: 0, count: 64)
     var monotonic = trDeadline(5000, clock: CLOCK_MONOTONIC)
     let start = ContinuousClock().now
@@ -484,7 +460,7 @@ let transferChecks: [Check] = [
     "MQ-TRECV-NONBLOCK", source: "mq_timedreceive(3) DESCRIPTION",
     clause: "With O_NONBLOCK, an empty queue gives EAGAIN at once whatever the timeout"
   ) { context in
-    let (_, fd) = try rawQueue(context, flags: O_RDWR | O_NONBLOCK)
+    let fd = try rawUnlinkedQueue(context, flags: O_RDWR | O_NONBLOCK)
     var buffer = [UInt8](repeating: 0, count: 64)
     var later = trDeadline(5000)
     let start = ContinuousClock().now
@@ -495,18 +471,23 @@ let transferChecks: [Check] = [
   Check(
     "MQ-TRECV-EINTR", source: "mq_timedreceive(3) ERRORS",
     clause: "A blocked mq_timedreceive fails with EINTR, before its deadline, when a handler without SA_RESTART runs",
-    needs: [.signals]
+    needs: [.signals], deadline: .seconds(30)
   ) { context in
-    let (_, fd) = try rawQueue(context)
-    let thread = trInterruptSoon(restart: false)
-    defer { pthread_join(thread, nil) }
+    let fd = try rawUnlinkedQueue(context)
+    // The signal is sent once the call is seen blocked, well before its 10 s deadline.
+    let interrupter = try BlockedCallInterrupter(restart: false, syscall: syscallMqTimedreceive)
     var buffer = [UInt8](repeating: 0, count: 64)
-    var deadline = trDeadline(3000)
-    let start = ContinuousClock().now
-    try expectCErrno(EINTR, "an interrupted mq_timedreceive", buffer.withUnsafeMutableBytes { CHinix_mq_timedreceive(fd, $0.baseAddress, $0.count, nil, &deadline) })
-    let elapsed = trElapsed(since: start)
-    try expect(elapsed >= .milliseconds(80) && elapsed < .milliseconds(2500), "EINTR came after \(elapsed)")
-    try expect(trSignalCount == 1, "the handler ran \(trSignalCount) times")
+    var deadline = trDeadline(10_000)
+    let result = buffer.withUnsafeMutableBytes { CHinix_mq_timedreceive(fd, $0.baseAddress, $0.count, nil, &deadline) }
+    let error = systemErrno
+    let signalled = interrupter.callReturned()
+    if !signalled && error == ETIMEDOUT {
+      throw HarnessError("the machine was too busy: the blocked mq_timedreceive was not seen blocked within its 10 s deadline")
+    }
+    try expect(signalled, "mq_timedreceive on an empty queue returned (\(result), \(Errno(rawValue: error).symbolicName)) without blocking until the signal")
+    errno = error
+    try expectCErrno(EINTR, "an interrupted mq_timedreceive, before its deadline", result)
+    try expect(BlockedCallInterrupter.handlerRuns == 1, "the handler ran \(BlockedCallInterrupter.handlerRuns) times")
   },
 
   // MARK: mq_getattr and mq_setattr
@@ -545,7 +526,7 @@ let transferChecks: [Check] = [
     "MQ-SETATTR-NONBLOCK", "MQ-SETATTR-OLDATTR", source: "mq_setattr(3) DESCRIPTION",
     clause: "Only O_NONBLOCK in mq_flags changes (maxmsg, msgsize and curmsgs are ignored); oldattr receives the attributes as mq_getattr reported them before"
   ) { context in
-    let (_, fd) = try rawQueue(context, 3, 40)
+    let fd = try rawUnlinkedQueue(context, 3, 40)
     try rawSend(fd, "m")
     let before = try rawAttributes(fd)
     var new = mq_attr()
@@ -572,7 +553,7 @@ let transferChecks: [Check] = [
     "MQ-SETATTR-EINVAL", source: "mq_setattr(3) ERRORS",
     clause: "mq_flags with any bit other than O_NONBLOCK gives EINVAL and changes nothing; the flags are checked before the descriptor"
   ) { context in
-    let (_, fd) = try rawQueue(context)
+    let fd = try rawUnlinkedQueue(context)
     for flags in [Int(O_APPEND), Int(O_NONBLOCK | O_APPEND), Int(O_CLOEXEC), 1] {
       var new = mq_attr()
       new.mq_flags = flags
@@ -615,7 +596,7 @@ let transferChecks: [Check] = [
     kernelDiffers: true
   ) { context in
     let fd = CHinix_mq_open_attr(context.queueName("fcntl"), O_RDWR | O_CREAT | O_EXCL, 0o600, 4, 64)
-    try expect(fd >= 0, "mq_open failed: \(Errno(rawValue: systemErrno))")
+    try expectOpened(fd, "mq_open failed")
     defer { CHinix_mq_close(fd) }
     var new = mq_attr()
     new.mq_flags = Int(O_NONBLOCK)
