@@ -363,6 +363,9 @@ def main(argv):
     except HostError as e:
         print(f"hostinfo: {e}", file=sys.stderr)
         return 2
+    except (OSError, ValueError) as e:  # a result file that is missing or not JSON
+        print(f"hostinfo: {args.command}: {e}", file=sys.stderr)
+        return 1
     return 0
 
 
