@@ -445,7 +445,8 @@ def test_help_teaches():
     result = run_program("--help")
     assert result.returncode == 0, result
     for part in ["usage:", "Mann-Whitney", "scipy.stats.mannwhitneyu", "--alpha", "--plot", "--no-plot",
-                 "--label", "FILE.png", "matplotlib", "examples:", "exit status"]:
+                 "--label", "FILE.png", "matplotlib", "examples:", "exit status", "--max-load",
+                 "--max-steal", "host_load1", "what differs between these hosts"]:
         assert part in result.stdout, f"--help lacks {part}"
 
 
@@ -454,3 +455,114 @@ def test_closed_pipe_ends_quietly():
     result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.startswith("baseline: ")
     assert "Traceback" not in result.stderr
+
+
+# MARK: - Load, steal and what differs between hosts (host-*.json: edited copies, see the README)
+
+AMD = str(FIXTURES / "host-amd-quiet.json")
+INTEL = str(FIXTURES / "host-intel-loaded.json")
+
+
+def affected_here(path, max_load_per_cpu=1.0, max_steal=1.0):
+    """Benchmarks (as bench-compare names them) with a repetition at or above the thresholds,
+    read from the file here."""
+    root = json.loads(Path(path).read_text())
+    cpus = root["context"]["num_cpus"]
+    names = set()
+    for e in root["benchmarks"]:
+        if e.get("run_type") == "iteration" and (e["host_load1"] >= max_load_per_cpu * cpus
+                                                 or e["host_steal_pct"] >= max_steal):
+            names.add(re.sub(r"/iterations:[0-9]+", "", e["run_name"].replace("/manual_time", "")))
+    return names
+
+
+def test_loaded_file_warns_and_names_the_comparisons_and_rows_it_affects(compare):
+    affected = affected_here(INTEL)
+    assert affected and not affected_here(AMD)
+    status, out, err = compare(AMD, INTEL, "--json", "--no-plot")
+    assert status == 0, err
+    document = json.loads(out)
+    rows = document["rows"]
+    marked = {r["benchmark"] for r in rows if r["under_load"]}
+    assert marked == affected & {r["benchmark"] for r in rows}
+    assert all(r["under_load"] in ([], [1]) for r in rows)
+    load = [w for w in document["warnings"] if "was measured" in w]
+    assert len(load) == 1, document["warnings"]
+    w = load[0]
+    intel, amd = document["files"][1]["label"], document["files"][0]["label"]
+    assert w.startswith(f"{intel} (file 2) was measured under load")
+    assert "with steal time up to 2.50%" in w and "not quiet (waited 180.0 s" in w
+    hit = [r for r in rows if r["under_load"]]
+    assert f"{intel} against {amd}, {len(hit)} of {len(rows)} rows" in w
+    # The text table marks exactly those rows with L.
+    status, text, err = compare(AMD, INTEL, "--no-plot")
+    table = [line for line in text.splitlines() if "BM_" in line and not line.startswith("warning")]
+    assert {line.split()[1] + " " + line.split()[2] for line in table if line.split()[0] in ("L", "!L")} \
+        == {f"{r['benchmark']} {r['metric']}" for r in hit}
+    assert len(table) == len(rows)
+
+
+def test_loaded_baseline_affects_the_comparisons_of_every_other_file(compare):
+    status, out, err = compare(INTEL, AMD, AMD, "--json", "--no-plot")
+    assert status == 0, err
+    document = json.loads(out)
+    load = [w for w in document["warnings"] if "was measured" in w]
+    assert len(load) == 1 and "(the baseline) was measured under load" in load[0]
+    labels = [f["label"] for f in document["files"]]
+    assert f"{labels[1]} against {labels[0]}" in load[0] and f"{labels[2]} against {labels[0]}" in load[0]
+    assert all(r["under_load"] in ([], [0]) for r in document["rows"])
+
+
+def test_thresholds_decide(compare):
+    # Above the fixture's highest load (4.2 on 2 CPUs): only the steal remains.
+    status, out, err = compare(AMD, INTEL, "--json", "--no-plot", "--max-load", "2.5")
+    document = json.loads(out)
+    w = [w for w in document["warnings"] if "was measured" in w]
+    assert len(w) == 1 and "under load" not in w[0] and "with steal time" in w[0]
+    marked = {r["benchmark"] for r in document["rows"] if r["under_load"]}
+    assert marked == affected_here(INTEL, 2.5, 1.0) & {r["benchmark"] for r in document["rows"]}
+    assert marked and all("Eventfd" in m for m in marked)
+    # And with neither, only the run that did not start quiet is reported, affecting no row.
+    status, out, err = compare(AMD, INTEL, "--json", "--no-plot", "--max-load", "2.5", "--max-steal", "3")
+    document = json.loads(out)
+    w = [w for w in document["warnings"] if "was measured" in w]
+    assert len(w) == 1 and "not quiet" in w[0] and "affects none" not in w[0]
+    assert not any(r["under_load"] for r in document["rows"])
+
+
+def test_older_files_are_judged_by_the_load_at_their_start(compare, tmp_path):
+    quiet = json.loads(Path(QUIET).read_text())
+    quiet["context"]["load_avg"] = [0.3, 0.4, 0.5]
+    (tmp_path / "quiet.json").write_text(json.dumps(quiet))
+    status, out, err = compare(tmp_path / "quiet.json", BUSY, "--json", "--no-plot")
+    document = json.loads(out)
+    w = [w for w in document["warnings"] if "was measured" in w]
+    assert len(w) == 1 and "up to 3.94 on 2 CPUs at the start only" in w[0] and "every row" in w[0]
+    assert all(r["under_load"] == [1] for r in document["rows"])
+
+
+def test_what_differs_between_hosts_lists_only_differing_fields(compare):
+    status, out, err = compare(AMD, INTEL, "--json", "--no-plot")
+    differences = {d["field"]: d["values"] for d in json.loads(out)["host_differences"]}
+    assert set(differences) == {"host id", "CPU vendor", "CPU model", "CPU family/model/stepping",
+                                "microcode", "clocksource", "kernel command line", "CPU flags",
+                                "mitigation retbleed", "mitigation spectre_v2"}
+    assert differences["CPU flags"] == [["clzero", "sse4a", "xsaveerptr"], ["avx512bw", "avx512f", "pku"]]
+    assert differences["clocksource"] == ["tsc", "kvm-clock"]
+    status, text, err = compare(AMD, INTEL, "--no-plot")
+    section = text.split("what differs between these hosts", 1)[1].split("\n\n", 1)[0]
+    assert "  CPU model:\n    baseline: AMD EPYC 7B13 64-Core Processor\n" \
+           "    file 2:   Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz" in section
+    assert "kernel:" not in section and "glibc" not in section and "mitigation meltdown" not in section
+    # The same host twice: nothing differs.
+    status, text, err = compare(AMD, AMD, "--no-plot")
+    assert "what differs between these hosts: nothing that the files record" in text
+
+
+def test_labels_name_the_host_id(compare):
+    status, out, err = compare(AMD, INTEL, "--json", "--no-plot")
+    labels = [f["label"] for f in json.loads(out)["files"]]
+    assert labels == ["vm-amd-epyc-7b13-1a2b3c4d 2026-11-27 07:30Z",
+                      "vm-intel-xeon-platinum-8375c-5e6f7a8b 2026-11-27 07:31Z"]
+    status, out, err = compare(AMD, INTEL, "--json", "--no-plot", "--label", "amd", "--label", "intel")
+    assert [f["label"] for f in json.loads(out)["files"]] == ["amd", "intel"]

@@ -232,6 +232,24 @@ void RegisterCrossProcessBenchmarks();
 /// benchmark::AddCustomContext for the kernel, the limits, glibc, the CPU
 /// governor, hinix's version and the git commit.
 void AddHostContext();
+/// Load and steal time during one run of a benchmark (what becomes one
+/// repetition in the JSON): made before the timing loop, its destructor sets
+/// the counters host_load1 (the 1-minute load average at the end of the run,
+/// /proc/loadavg) and host_steal_pct (steal time as a percentage of the time of
+/// all CPUs during the run, from /proc/stat's "cpu" line), outside the timed
+/// region. Every benchmark function makes one.
+class HostProbe {
+ public:
+  explicit HostProbe(benchmark::State &state);
+  ~HostProbe();
+  HostProbe(const HostProbe &) = delete;
+  HostProbe &operator=(const HostProbe &) = delete;
+
+ private:
+  benchmark::State &state_;
+  bool have_stat_;
+  unsigned long long steal_ = 0, total_ = 0;
+};
 /// `--hinix_callgrind=MODE:N`: runs N pairs of one operation outside Google
 /// Benchmark, for `valgrind --tool=callgrind --toggle-collect=hinix_cg_*`.
 int RunCallgrindMode(const char *spec);

@@ -23,7 +23,34 @@ std::string Limit(rlim_t value) {
   return value == RLIM_INFINITY ? "unlimited" : std::to_string((unsigned long long)value);
 }
 
+// Steal and total jiffies of all CPUs: user nice system idle iowait irq softirq steal.
+bool ReadCpuJiffies(unsigned long long *steal, unsigned long long *total) {
+  std::ifstream file("/proc/stat");
+  std::string label;
+  if (!(file >> label) || label != "cpu") return false;
+  unsigned long long v[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (auto &x : v)
+    if (!(file >> x)) return false;
+  *steal = v[7];
+  *total = v[0] + v[1] + v[2] + v[3] + v[4] + v[5] + v[6] + v[7];
+  return true;
+}
+
 }  // namespace
+
+HostProbe::HostProbe(benchmark::State &state) : state_(state) {
+  have_stat_ = ReadCpuJiffies(&steal_, &total_);
+}
+
+HostProbe::~HostProbe() {
+  double load1 = 0;
+  std::ifstream loadavg("/proc/loadavg");
+  if (loadavg >> load1) state_.counters["host_load1"] = load1;
+  unsigned long long steal = 0, total = 0;
+  if (have_stat_ && ReadCpuJiffies(&steal, &total)) {
+    state_.counters["host_steal_pct"] = total > total_ ? 100.0 * double(steal - steal_) / double(total - total_) : 0.0;
+  }
+}
 
 void AddHostContext() {
   struct utsname u;

@@ -296,6 +296,7 @@ struct SelfTimed<W, std::void_t<decltype(W::kSelfTimed)>> : std::bool_constant<W
 
 template <class W, class... A>
 void RunCrossProcess(benchmark::State &state, Placement where, bool spin, size_t size, A... args) {
+  HostProbe probe(state);
   state.SetLabel(std::string("cpu:") + PlacementName(where) + (spin ? " wait:spin" : " wait:block"));
   W w(args...);
   std::string error;

@@ -37,6 +37,7 @@ const std::vector<unsigned> &RandomPriorities() {
 
 template <class Ops>
 void MqSendReceive(benchmark::State &state) {
+  HostProbe probe(state);
   const size_t size = size_t(state.range(0));
   const bool random_prio = state.range(1) != 0;
   const int fill = int(state.range(2));
@@ -84,6 +85,7 @@ void MqSendReceive(benchmark::State &state) {
 
 template <class Ops>
 void EventfdWriteRead(benchmark::State &state, int flags) {
+  HostProbe probe(state);
   int fd = Ops::eventfd(0, EFD_CLOEXEC | flags);
   if (fd < 0) {
     state.SkipWithError((std::string("eventfd: ") + strerror(errno)).c_str());
