@@ -95,12 +95,7 @@ struct EventFdWritingTests {
     await #expect(throws: CancellationError.self) { try await cancelled.value }
 
     let closed = Task { try await event.async.write(1) }
-    var tries = 0
-    while event.guarded.callsInFlight == 0 {  // the writer waits in the reactor
-      tries += 1
-      #expect(tries < 60_000)
-      try await Task.sleep(for: .milliseconds(1))
-    }
+    try await untilCallInFlight(event.guarded)  // the writer waits in the reactor
     try event.close()
     let error = await #expect(throws: HinixError.self) { try await closed.value }
     #expect(error?.errno == .badFileDescriptor)

@@ -10,6 +10,17 @@ import Testing
   import Glibc
 #endif
 
+/// Suspends (never blocking a pool thread) until a call holds the
+/// descriptor; throws after 2 minutes, to catch a hang.
+func untilCallInFlight(_ guarded: GuardedDescriptor) async throws {
+  let clock = ContinuousClock()
+  let deadline = clock.now + .seconds(120)
+  while guarded.callsInFlight == 0 {
+    guard clock.now < deadline else { throw ToolRunError(message: "no call came to use the descriptor") }
+    try await Task.sleep(for: .milliseconds(1))
+  }
+}
+
 @Suite("Giving descriptors back and inheriting them", .timeLimit(.minutes(2)))
 struct OwnershipTests {
   @Test("takeDescriptor() returns the open queue descriptor; the object is closed and never closes it")
@@ -40,13 +51,7 @@ struct OwnershipTests {
   func takeWhileBusy() async throws {
     try await withQueue("busy") { queue in
       let receiver = Task.detached { try await onThread { try queue.receive().text } }
-      // Wait until the receive holds the descriptor (bounded, to catch a hang).
-      var tries = 0
-      while queue.guarded.callsInFlight == 0 {
-        tries += 1
-        #expect(tries < 60_000)
-        usleep(1_000)
-      }
+      try await untilCallInFlight(queue.guarded)
       let error = hinixError { _ = try queue.takeDescriptor() }
       #expect(error?.errno == .resourceBusy)
       #expect(error?.detail?.contains("in flight") == true)
@@ -64,12 +69,7 @@ struct OwnershipTests {
   func takeWhileAsyncWaits() async throws {
     try await withQueue("busy-async") { queue in
       let receiver = Task { try await queue.async.receive() }
-      var tries = 0
-      while queue.guarded.callsInFlight == 0 {
-        tries += 1
-        #expect(tries < 60_000)
-        try await Task.sleep(for: .milliseconds(1))
-      }
+      try await untilCallInFlight(queue.guarded)
       #expect(hinixError { _ = try queue.takeDescriptor() }?.errno == .resourceBusy)
       receiver.cancel()
       _ = await receiver.result
@@ -126,14 +126,21 @@ struct OwnershipTests {
     try withQueue("inheritable", options: .inheritable) { queue in
       #expect(!closeOnExec(queue.descriptor))
       #expect(try queue.isInheritable())
+      // Inheritable descriptors reach every child the test process spawns
+      // meanwhile (other tests' too): keep them so briefly.
       let event = try EventFd()
       #expect(closeOnExec(event.descriptor))
       try event.setInheritable(true)
       #expect(!closeOnExec(event.descriptor))
+      try event.setInheritable(false)
+      #expect(closeOnExec(event.descriptor))
+      try event.close()
       let pipe = try Pipe()
       try pipe.reader.setInheritable(true)
       #expect(!closeOnExec(pipe.reader.descriptor))
       #expect(closeOnExec(pipe.writer.descriptor))
+      try pipe.reader.setInheritable(false)
+      #expect(closeOnExec(pipe.reader.descriptor))
       try queue.close()
       #expect(hinixError { try queue.setInheritable(false) }?.errno == .badFileDescriptor)
     }

@@ -5,10 +5,14 @@
 //                                  (for at most 60 s), sends back "pong MESSAGE
 //                                  from NAME" and prints "adopted NAME"
 //   hinix-test-helper create NAME  creates queue NAME (mode 0600) and leaves it
-//   hinix-test-helper list         creates /helper-own (mode 0600), then prints
-//                                  MsgQueue.list() one line per queue:
-//                                  "NAME uid=U mode=OOO messages=N" or
-//                                  "NAME uid=U mode=OOO error=ERRNO"
+//   hinix-test-helper list         creates /helper-own (mode 0600) and sends it
+//                                  "x", then prints MsgQueue.list(), a line per queue:
+//                                  "NAME uid=U mode=OOO messages=N of=MAX size=SIZE bytes=QSIZE"
+//                                  or "NAME uid=U mode=OOO error=ERRNO"
+//   hinix-test-helper entries      prints MsgQueue.list() the same way, creating
+//                                  nothing (list() drops the mq_notify
+//                                  registrations of the process that lists, so
+//                                  the tests list from a child)
 //
 // Exits 0, or prints the error on standard error and exits 3.
 import Hinix
@@ -25,8 +29,22 @@ func complain(_ line: String) {
 }
 
 func usage() -> Never {
-  complain("usage: hinix-test-helper adopt FD | create NAME | list")
+  complain("usage: hinix-test-helper adopt FD | create NAME | list | entries")
   exit(64)
+}
+
+/// Prints MsgQueue.list(), a line per queue.
+func printEntries() throws {
+  for entry in try MsgQueue.list() {
+    let name = entry.name?.rawValue ?? "?"
+    let mode = String(entry.permissions.rawValue, radix: 8)
+    var detail = "error=\(entry.attributesError?.errno.symbolicName ?? "?")"
+    if let attributes = entry.attributes {
+      detail = "messages=\(attributes.currentMessages) of=\(attributes.maxMessages)"
+        + " size=\(attributes.messageSize) bytes=\(entry.status.map { String($0.queuedBytes) } ?? "?")"
+    }
+    print("\(name) uid=\(entry.userID) mode=\(mode) \(detail)")
+  }
 }
 
 let arguments = Array(CommandLine.arguments.dropFirst())
@@ -45,14 +63,9 @@ do {
       "/helper-own", options: .exclusive, permissions: .ownerReadWrite,
       capacity: .init(maxMessages: 2, messageSize: 16))
     try own.send("x")
-    for entry in try MsgQueue.list() {
-      let name = entry.name?.rawValue ?? "?"
-      let mode = String(entry.permissions.rawValue, radix: 8)
-      let detail =
-        entry.attributes.map { "messages=\($0.currentMessages)" }
-        ?? "error=\(entry.attributesError?.errno.symbolicName ?? "?")"
-      print("\(name) uid=\(entry.userID) mode=\(mode) \(detail)")
-    }
+    try printEntries()
+  case ("entries", 1):
+    try printEntries()
   default:
     usage()
   }
