@@ -57,6 +57,8 @@ let package = Package(
     .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
     // Times one wait and prints what it saw, run by the clock-step test (test support).
     .executableTarget(name: "hinix-clock-step-probe", dependencies: ["Hinix"], path: "Tests/ClockStepProbe"),
+    // A child for the library's tests: adopts an inherited queue, lists queues (test support).
+    .executableTarget(name: "hinix-test-helper", dependencies: ["Hinix", .product(name: "SystemPackage", package: "swift-system")], path: "Tests/TestHelper"),
     // Examples that build with the package (not products): two processes
     // sharing a temporary queue, and a poll loop over a queue, an eventfd and a timer.
     .executableTarget(name: "example-producer-consumer", dependencies: ["Hinix"], path: "Examples/ProducerConsumer"),
@@ -65,6 +67,7 @@ let package = Package(
       name: "HinixTests",
       dependencies: [
         "Hinix", "CHinix", "CAllocationCounter", "ToolTestSupport", "hinix-clock-step-probe",
+        "hinix-test-helper",
         "example-producer-consumer", "example-event-loop",
         .product(name: "SystemPackage", package: "swift-system"),
       ]

@@ -126,6 +126,12 @@ int CHinix_eventfd_write(int fd, uint64_t value) {
   return n == (ssize_t)sizeof value ? 0 : -1;
 }
 
+int CHinix_eventfd_write_nowait(int fd, uint64_t value) {
+  struct iovec iov = {.iov_base = &value, .iov_len = sizeof value};
+  ssize_t n = pwritev2(fd, &iov, 1, -1, RWF_NOWAIT);
+  return n == (ssize_t)sizeof value ? 0 : -1;
+}
+
 int CHinix_pipe2(int fds[2], int flags) { return pipe2(fds, flags); }
 
 int CHinix_unshare(int flags) { return unshare(flags); }

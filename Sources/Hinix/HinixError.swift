@@ -157,6 +157,27 @@ extension HinixError {
     public static let epollWait = Operation(rawValue: "epoll_wait")
     /// `pthread_create(3)`, when Hinix's reactor starts its thread.
     public static let pthreadCreate = Operation(rawValue: "pthread_create")
+    /// Handing the descriptor to the caller (``MsgQueue/takeDescriptor()``): no
+    /// system call, but it fails like one while calls are in flight.
+    public static let takeDescriptor = Operation(rawValue: "takeDescriptor")
+    /// `pwritev2(2)`, for ``EventFd/tryWrite(_:)``.
+    public static let pwritev2 = Operation(rawValue: "pwritev2")
+    /// `fstat(2)`.
+    public static let fstat = Operation(rawValue: "fstat")
+    /// `fstatat(2)`, reading a queue's owner in ``MsgQueue/list(readingAttributes:)``.
+    public static let fstatat = Operation(rawValue: "fstatat")
+    /// `openat(2)`, in ``MsgQueue/list(readingAttributes:)``.
+    public static let openat = Operation(rawValue: "openat")
+    /// `fdopendir(3)`, in ``MsgQueue/list(readingAttributes:)``.
+    public static let fdopendir = Operation(rawValue: "fdopendir")
+    /// `readdir(3)`, in ``MsgQueue/list(readingAttributes:)``.
+    public static let readdir = Operation(rawValue: "readdir")
+    /// `fsopen(2)`, for a detached mqueue mount in ``MsgQueue/list(readingAttributes:)``.
+    public static let fsopen = Operation(rawValue: "fsopen")
+    /// `fsconfig(2)`, for a detached mqueue mount.
+    public static let fsconfig = Operation(rawValue: "fsconfig")
+    /// `fsmount(2)`, for a detached mqueue mount.
+    public static let fsmount = Operation(rawValue: "fsmount")
 
     /// `withDescriptor`: a borrow of a descriptor that was closed.
     static let withDescriptor = Operation(rawValue: "withDescriptor")

@@ -211,3 +211,29 @@ extension SuspendingClock {
     return now + max(timeout, .zero)
   }
 }
+
+extension GuardedDescriptor {
+  /// Marks the descriptor closed without closing it, and returns it: later
+  /// operations fail with `EBADF`, and neither the last user nor `deinit`
+  /// closes it. Succeeds only while no call uses the descriptor (an `async`
+  /// wait included), so no call in flight can be left holding a descriptor
+  /// that its new owner may close; otherwise nothing changes.
+  ///
+  /// - Throws: ``HinixError``: `EBADF` if it was closed or taken already,
+  ///   `EBUSY` if calls are in flight.
+  func take(_ operation: HinixError.Operation) throws(HinixError) -> CInt {
+    let (exchanged, old) = state.compareExchange(
+      expected: 0, desired: Self.closeRequested | Self.closedFlag, ordering: .acquiringAndReleasing)
+    guard exchanged else {
+      if old & Self.closeRequested != 0 { throw HinixError.closed(operation, queueName: label) }
+      let users = old & Self.usersMask
+      throw HinixError(
+        .resourceBusy, operation: operation, queueName: label,
+        detail: "\(users) call\(users == 1 ? " is" : "s are") in flight on the descriptor; take it when they have returned")
+    }
+    // It may sit, disarmed, in the reactor's epoll set: take it out, so the
+    // reactor keeps no registration for a descriptor it no longer tracks.
+    Reactor.running?.descriptorClosing(rawValue)
+    return rawValue
+  }
+}

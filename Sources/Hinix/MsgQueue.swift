@@ -19,9 +19,9 @@ import SystemPackage
 /// ```
 ///
 /// A `MsgQueue` owns its descriptor and closes it exactly once: when you call
-/// ``close()``, or when the object is deinitialised. The descriptor is always
-/// opened close-on-exec, and new queues get owner-only permissions (0600)
-/// unless you ask for others.
+/// ``close()``, or when the object is deinitialised. The descriptor is
+/// opened close-on-exec unless you pass ``Options/inheritable``, and new
+/// queues get owner-only permissions (0600) unless you ask for others.
 ///
 /// ## Thread safety
 ///
@@ -84,7 +84,7 @@ public final class MsgQueue: Sendable {
   /// - Throws: ``HinixError``. When `mq_open` fails with `EINVAL`, `ENOSPC`
   ///   or `EMFILE`, its ``HinixError/limit`` names the limit that was hit.
   ///
-  /// The corresponding C function is `mq_open`, always with `O_CLOEXEC`.
+  /// The corresponding C function is `mq_open`; then `fcntl` for ``Options/inheritable``.
   public init(
     _ name: MsgQueueName, access: AccessMode = .readWrite, options: Options = [],
     permissions: FilePermissions = .ownerReadWrite, capacity: Capacity? = nil
@@ -109,6 +109,12 @@ public final class MsgQueue: Sendable {
     var attributes = mq_attr()
     guard CHinix_mq_getattr(fd, &attributes) == 0 else {
       let error = HinixError.current(.mqGetAttr, queueName: name.description)
+      CHinix_mq_close(fd)
+      throw error
+    }
+    // glibc's mq_open always adds O_CLOEXEC (POSIX closes queues on exec); Linux lets it be cleared.
+    if options.contains(.inheritable) && fcntl(fd, F_SETFD, 0) == -1 {
+      let error = HinixError.current(.fcntl, queueName: name.description)
       CHinix_mq_close(fd)
       throw error
     }

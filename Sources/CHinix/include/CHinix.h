@@ -86,6 +86,11 @@ int CHinix_eventfd_read(int fd, uint64_t *value);
 int CHinix_eventfd_read_nowait(int fd, uint64_t *value);
 /// write(2) of the 8-byte value. Returns 0, or -1 with errno set.
 int CHinix_eventfd_write(int fd, uint64_t value);
+/// pwritev2(2) with RWF_NOWAIT: a write that fails with EAGAIN instead of
+/// blocking, without changing the O_NONBLOCK flag. Linux's eventfd has no
+/// write_iter up to at least 6.18, so this fails with EOPNOTSUPP there;
+/// callers need a fallback.
+int CHinix_eventfd_write_nowait(int fd, uint64_t value);
 
 // MARK: - Pipes
 
