@@ -62,6 +62,9 @@ extension OneLineErrorCommand {
       try command.run()
     } catch let code as ExitCode {
       exitChecking(code)
+    } catch let error as StandardOutputError {
+      // Output a command wrote itself (as --help's is): one line, none for EPIPE.
+      Glibc.exit(failure(commandPath(raw.arguments[...]), error).rawValue)
     } catch {
       let code = exitCode(for: error)
       if code == .success {  // --help, --version

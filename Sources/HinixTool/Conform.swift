@@ -80,7 +80,9 @@ struct Conform: ParsableCommand {
 
   func run() throws {
     if list {
-      try emit(listing(), to: try openOutput())
+      // A listing is not a run: on standard output it fails as every tool's
+      // output does (exit 1 with one line, none for a closed pipe).
+      if output == nil { try StandardOutput.emit(listing()) } else { try emit(listing(), to: try openOutput()) }
       return
     }
     // The report's destination is opened before the run, so a path that

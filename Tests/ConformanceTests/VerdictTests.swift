@@ -84,13 +84,11 @@ struct VerdictTests {
 
   @Test("An --output that cannot be written is said before the run, in one line, with exit status 2")
   func unwritableOutputBeforeRun() async throws {
-    let clock = ContinuousClock()
-    let start = clock.now
+    // Progress lines ("[1/161] …") would show any check that ran first.
     let result = try await run("hinix", ["conform", "--output", "/nonexistent/dir/report.json"])
     #expect(result.status == 2, "\(result)")
     #expect(result.errorLines.count == 1 && result.err.contains("/nonexistent/dir/report.json"), "\(result)")
     #expect(!result.err.contains("[1/"), "checks ran before the output was tried: \(result)")
-    #expect(start.duration(to: clock.now) < .seconds(10))
   }
 
   @Test(
