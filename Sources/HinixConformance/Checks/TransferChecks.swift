@@ -231,8 +231,8 @@ let transferChecks: [Check] = [
     do {
       let interrupter = try BlockedCallInterrupter(restart: true, syscall: syscallMqTimedsend)
       defer { interrupter.callReturned() }
+      let start = ContinuousClock().now  // before the deadline: see MQ-TRECV-ETIMEDOUT
       var deadline = trDeadline(600)
-      let start = ContinuousClock().now
       try expectCErrno(ETIMEDOUT, "an mq_timedsend restarted by SA_RESTART", Int(CHinix_mq_timedsend(fd, &byte, 1, 0, &deadline)))
       let elapsed = trElapsed(since: start)
       try expect(elapsed >= .milliseconds(595), "the restarted timedsend ended after \(elapsed), before its deadline")
@@ -394,8 +394,11 @@ let transferChecks: [Check] = [
   ) { context in
     let fd = try rawUnlinkedQueue(context)
     var buffer = [UInt8](repeating: 0, count: 64)
-    var deadline = trDeadline(300)
+    // The start is read before the deadline is made, so the wait the kernel
+    // owes is never shorter than the time measured from it (a pause between
+    // the two, as on a loaded host or an emulated guest, cannot look early).
     let start = ContinuousClock().now
+    var deadline = trDeadline(300)
     try expectCErrno(ETIMEDOUT, "mq_timedreceive with a 300 ms deadline", buffer.withUnsafeMutableBytes { CHinix_mq_timedreceive(fd, $0.baseAddress, $0.count, nil, &deadline) })
     let elapsed = trElapsed(since: start)
     try expect(elapsed >= .milliseconds(295), "timed out after \(elapsed), before the deadline")
