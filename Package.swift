@@ -55,8 +55,6 @@ let package = Package(
     .target(name: "HinixConformance", dependencies: ["Hinix", "CHinix"]),
     // Counts heap allocations on the calling thread (test support, C because it interposes malloc).
     .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
-    // Under ThreadSanitizer, annotates Mutex's uninstrumented slow paths (test support; empty otherwise).
-    .target(name: "CSanitizerSupport", path: "Tests/CSanitizerSupport"),
     // Times one wait and prints what it saw, run by the clock-step test (test support).
     .executableTarget(name: "hinix-clock-step-probe", dependencies: ["Hinix"], path: "Tests/ClockStepProbe"),
     // Examples that build with the package (not products): two processes
@@ -66,7 +64,7 @@ let package = Package(
     .testTarget(
       name: "HinixTests",
       dependencies: [
-        "Hinix", "CHinix", "CAllocationCounter", "CSanitizerSupport", "ToolTestSupport", "hinix-clock-step-probe",
+        "Hinix", "CHinix", "CAllocationCounter", "ToolTestSupport", "hinix-clock-step-probe",
         "example-producer-consumer", "example-event-loop",
         .product(name: "SystemPackage", package: "swift-system"),
       ]

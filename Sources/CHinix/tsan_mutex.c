@@ -1,5 +1,7 @@
 // Teaches ThreadSanitizer the happens-before edges of Swift's
-// Synchronization.Mutex on Linux, in the test executable only.
+// Synchronization.Mutex on Linux, in executables built with
+// `--sanitize=thread` (the tests, the tools and examples they run, and
+// users' TSan builds); compiled to nothing otherwise.
 //
 // Mutex locks and unlocks with an atomic compare-exchange inlined into the
 // caller, which ThreadSanitizer sees, but under contention it calls
@@ -7,14 +9,13 @@
 // is not instrumented and hands the lock over in the kernel (FUTEX_LOCK_PI,
 // FUTEX_UNLOCK_PI): no user-space atomic, so ThreadSanitizer sees no
 // synchronization and reports every access under a contended Mutex as a race
-// (a 3-thread counter under Mutex is reported; its count is right). This file
-// interposes the two slow paths in the test executable, forwards to the
+// (a 3-thread counter under Mutex is reported; its count is right), Hinix's
+// reactor and notification tables included. This file interposes the two
+// slow paths in the executable, forwards to the
 // library's (dlsym RTLD_NEXT), and tells ThreadSanitizer that the lock was
 // released before the slow unlock and acquired after the slow lock, on the
 // handle's address, which is that of the atomic the inlined fast paths use.
-// Compiled to nothing without ThreadSanitizer.
-#define _GNU_SOURCE
-#include "CSanitizerSupport.h"
+#include "CHinix.h"
 
 #include <dlfcn.h>
 #include <stddef.h>
@@ -64,11 +65,5 @@ __attribute__((swiftcall)) void hinixUnlockSlow(void *__attribute__((swift_conte
   __tsan_release(handle);
   ((UnlockSlow)resolve(&real, UNLOCK_SLOW))(handle);
 }
-
-int CSanitizerSupport_mutexAnnotated(void) { return 1; }
-
-#else
-
-int CSanitizerSupport_mutexAnnotated(void) { return 0; }
 
 #endif
