@@ -8,7 +8,9 @@ import Testing
   import Glibc
 #endif
 
-@Suite("Notification: SIGEV_THREAD and the arrivals stream", .timeLimit(.minutes(1)))
+@Suite(
+  "Notification: SIGEV_THREAD and the arrivals stream", .timeLimit(.minutes(1)),
+  .disabled(if: underThreadSanitizer, Comment(rawValue: sigevThreadUnderTSan)))
 struct ArrivalsTests {
   @Test("A SIGEV_THREAD handler runs once when a message arrives on the empty queue")
   func threadNotification() async throws {

@@ -153,7 +153,13 @@ public func runExecutable(
   posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
 
   // `environment` overrides the defaults rather than adding a second entry.
-  let variables = ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"].merging(environment) { $1 }
+  // A sanitizer's options (scripts/sanitize sets them) reach the tools too,
+  // which come from the same sanitized build.
+  var defaults = ["PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"]
+  for name in ["TSAN_OPTIONS", "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"] {
+    if let value = getenv(name) { defaults[name] = String(cString: value) }
+  }
+  let variables = defaults.merging(environment) { $1 }
   let env = variables.map { "\($0.key)=\($0.value)" }
   let argv = [Array(path.utf8)] + arguments
   var pid: pid_t = 0

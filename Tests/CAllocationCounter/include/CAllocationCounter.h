@@ -14,6 +14,10 @@ extern "C" {
 void CAllocationCounter_start(void);
 /// Stops counting and returns how many allocations this thread made since the start.
 size_t CAllocationCounter_stop(void);
+/// The sanitizer this target was built under ("ThreadSanitizer",
+/// "AddressSanitizer"), which owns malloc so the interposer is compiled out;
+/// NULL in a normal build, where the interposer is always compiled in.
+const char *CAllocationCounter_sanitizer(void);
 /// Whether the interposer is in effect (an allocation made while counting was seen).
 int CAllocationCounter_isActive(void);
 
