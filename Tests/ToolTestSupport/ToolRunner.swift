@@ -1,3 +1,4 @@
+import CHinix
 import Testing
 
 #if canImport(Glibc)
@@ -120,10 +121,10 @@ public func runExecutable(
   posix_spawn_file_actions_init(&actions)
   defer { posix_spawn_file_actions_destroy(&actions) }
   posix_spawn_file_actions_addopen(&actions, 0, inputPath, O_RDONLY, 0)
-  // For .closedPipe: close-on-exec at once, so that other tests' children do
-  // not keep either end (pipe2 is not visible here; a child spawned in the
-  // instant between could only hold another write end, which changes
-  // nothing); dup2 onto descriptor 1 clears the flag there.
+  // For .closedPipe: both ends close-on-exec from the start (pipe2), so that
+  // no child another test spawns in the meantime keeps the read end, which
+  // would let the tool's writes succeed; dup2 onto descriptor 1 clears the
+  // flag there.
   var pipeEnds: [CInt] = [-1, -1]
   defer { pipeEnds.filter { $0 >= 0 }.forEach { close($0) } }
   switch output {
@@ -132,8 +133,7 @@ public func runExecutable(
   case .full:
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/full", O_WRONLY, 0)
   case .closedPipe:
-    guard pipe(&pipeEnds) == 0 else { throw ToolRunError(message: "pipe: \(errno)") }
-    for end in pipeEnds { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+    guard CHinix_pipe2(&pipeEnds, O_CLOEXEC) == 0 else { throw ToolRunError(message: "pipe2: \(errno)") }
     close(pipeEnds[0])
     pipeEnds[0] = -1
     posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)

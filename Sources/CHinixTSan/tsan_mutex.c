@@ -15,7 +15,7 @@
 // library's (dlsym RTLD_NEXT), and tells ThreadSanitizer that the lock was
 // released before the slow unlock and acquired after the slow lock, on the
 // handle's address, which is that of the atomic the inlined fast paths use.
-#include "CHinix.h"
+#include "CHinixTSan.h"
 
 #include <dlfcn.h>
 #include <stddef.h>
